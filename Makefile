@@ -1,0 +1,52 @@
+# cosmic-morph — every target bootstraps .venv itself, so a fresh clone needs only python3 and the package registries.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= cpu
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: run test check nbtest pytest smoke docs bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: the main job — every notebook through papermill on the offline default data (FIRST), cpu profile
+run: $(STAMP)
+	$(BIN)/cosmic-morph run --profile $(PROFILE)
+
+## make test: library/notebook sync, clean notebooks, nbdev-test, pytest, and a papermill smoke run of the pipeline
+test: check nbtest pytest smoke
+
+check: $(STAMP)
+	$(BIN)/nbdev-export
+	@if [ -n "$$(git status --porcelain -- cosmic_morph)" ]; then \
+	  echo "nbdev-export changed the library: notebooks and cosmic_morph/ are out of sync"; git status --short -- cosmic_morph; exit 1; fi
+	$(BIN)/nbdev-clean
+	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
+	  echo "nbdev-clean changed notebooks: run nbdev-clean and commit"; git status --short -- nbs; exit 1; fi
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev-test --n-workers 2 --timing
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+smoke: $(STAMP)
+	rm -rf runs/smoke
+	$(BIN)/cosmic-morph run --profile smoke --out runs/smoke
+
+## make docs: Quarto site where Quarto exists (GitHub runners); otherwise an offline HTML build of the notebooks
+docs: $(STAMP)
+	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else $(BIN)/python -m cosmic_morph.docs _docs; fi
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)
