@@ -6,11 +6,11 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/ingest_catalogs.html.md"""
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #ace57199
 from __future__ import annotations
-import io, zipfile, importlib.util
+import io, zipfile, functools, importlib.util
 from pathlib import Path
 import numpy as np, pandas as pd
 import h5py
-from fastprogress.fastprogress import progress_bar
+from tqdm import tqdm
 from ..config import get_logger
 from ..manifest import (ImageStore, manifest_from_records, load_manifest, save_manifest,
                                    upsert_manifest, encode_png)
@@ -33,12 +33,14 @@ def first_package_dir() -> Path:
         raise FileNotFoundError("firstgalaxydata is not installed: pip install firstgalaxydata")
     return Path(spec.origin).parent
 
+@functools.lru_cache(maxsize=1)
+def _first_h5_bytes(name:str) -> bytes:
+    with zipfile.ZipFile(first_package_dir()/f"{name}.zip") as z: return z.read(f"{name}.h5")
+
 def open_first_h5(which:str="literature") -> h5py.File:
     "Open one of the package's HDF5 files (`literature`, `crossvalid_0..4`, `crossvalid_test`) in memory."
     if which not in FIRST_FILES: raise ValueError(f"unknown FIRST file {which!r}: choose one of {', '.join(FIRST_FILES)}")
-    name = FIRST_FILES[which]
-    with zipfile.ZipFile(first_package_dir()/f"{name}.zip") as z: data = z.read(f"{name}.h5")
-    return h5py.File(io.BytesIO(data), "r")
+    return h5py.File(io.BytesIO(_first_h5_bytes(FIRST_FILES[which])), "r")
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #c7b3eebd
 def _first_entry(g) -> dict:
@@ -72,7 +74,7 @@ def ingest_first(store:ImageStore|str, # where images and the Manifest go
     store = store if isinstance(store, ImageStore) else ImageStore(store)
     rows = []
     it = first_records(which, per_class)
-    for e, img in (progress_bar(list(it), leave=False) if progress else it):
+    for e, img in (tqdm(list(it), desc="FIRST", unit="img", leave=False) if progress else it):
         facts = store.put_image(encode_png(img), name=f"first:{e['n']}")
         rows.append(dict(image_id=f"first:{e['n']}", source="first", taxonomy="first4", label=e["label"], **facts,
                          meta=dict(ra=e["ra"], dec=e["dec"], catalogue=e["catalogue"], source_split=e["split"],
