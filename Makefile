@@ -43,7 +43,10 @@ smoke: $(STAMP)
 
 ## make docs: Quarto site where Quarto exists (GitHub runners); otherwise an offline HTML build of the notebooks
 docs: $(STAMP)
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else $(BIN)/python -m cosmic_morph.docs _docs; fi
+	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else \
+	  echo "quarto not found: rendering notebooks to static HTML in _docs/ (offline fallback)"; \
+	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb && cp _docs/index.html _docs/index.html 2>/dev/null; \
+	  echo "open _docs/index.html"; fi
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -1,0 +1,56 @@
+"""The console script as a user runs it: exit codes, JSON lines, one-line errors, no tracebacks."""
+import json, subprocess
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from conftest import CLI
+from cosmic_morph.manifest import ImageStore, load_manifest
+
+def run(*args):
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=600)
+
+def test_predict_batch_goes_on_past_bad_files(first_store, smoke_learner, tmp_path):
+    _, model = smoke_learner
+    good = ImageStore(first_store).local_path(load_manifest(first_store).uri[0])
+    (tmp_path/"empty.png").write_bytes(b"")
+    (tmp_path/"text.jpg").write_text("this is not a jpeg")
+    png = (tmp_path/"cut.png"); png.write_bytes(Path(good).read_bytes()[:60])   # truncated PNG
+    Image.fromarray((np.random.default_rng(0).random((40, 50)) * 65535).astype(np.uint16)).save(tmp_path/"deep.tif")
+    r = run("predict", "--model", model, good, tmp_path/"empty.png", tmp_path/"text.jpg", png, tmp_path/"deep.tif", tmp_path/"missing.png")
+    assert r.returncode == 1
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [("label" in l) for l in lines] == [True, False, False, False, True, False]
+    assert lines[0]["label"] in ["Bent", "Compact", "FRI", "FRII"]
+    assert abs(sum(lines[0]["probs"].values()) - 1) < 1e-4
+    assert lines[1]["error"] == f"{tmp_path/'empty.png'}: empty file"
+    assert lines[2]["error"].startswith(f"{tmp_path/'text.jpg'}: not a readable image")
+    assert lines[5]["error"].endswith("missing.png: no such file")
+    assert "Traceback" not in r.stderr and r.stderr.strip() == "cosmic-morph predict: 4 of 6 image(s) failed"
+
+def test_predict_all_good_exits_zero(first_store, smoke_learner):
+    _, model = smoke_learner
+    uris = load_manifest(first_store).uri[:3]
+    r = run("predict", "--model", model, *[ImageStore(first_store).local_path(u) for u in uris])
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
+
+def test_bad_model_folder_is_one_line(tmp_path):
+    r = run("predict", "--model", tmp_path, "x.png")
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"cosmic-morph predict: error: {tmp_path}: not a model folder (no config.json)"
+
+def test_unbuilt_source_says_so(tmp_path):
+    r = run("ingest", "nasa", "--store", tmp_path)
+    assert r.returncode == 2 and "not built yet" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+def test_evaluate_prints_metrics_json(first_store, smoke_learner, tmp_path):
+    _, model = smoke_learner
+    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout.splitlines()[-1])
+    assert m["n"] == 12 and set(m["per_class"]) == {"Bent", "Compact", "FRI", "FRII"}
+    assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1
+    assert (tmp_path/"confusion.png").stat().st_size > 1000
+
+def test_split_unknown_store_is_one_line(tmp_path):
+    r = run("split", "--store", tmp_path/"nothing-here", "--ratios", "0.5,0.5,0.5")
+    assert r.returncode == 2 and "ratios '0.5,0.5,0.5'" in r.stderr
