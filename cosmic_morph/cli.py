@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/cli.html.md"""
 
 # %% ../nbs/10_cli.ipynb #10b185cf
 from __future__ import annotations
-import sys, json, argparse, logging
+import sys, json, argparse, logging, warnings
 from pathlib import Path
 
 # %% auto #0
@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv:list|None=None) -> int:
     "Entry point of the `cosmic-morph` console script; returns the exit status."
     a = build_parser().parse_args(argv)
+    if not a.debug: warnings.simplefilter("ignore")   # library deprecation chatter is not the user's business
     try:
         rc = a.func(a)
         return int(rc or 0)
