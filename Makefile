@@ -45,7 +45,7 @@ smoke: $(STAMP)
 docs: $(STAMP)
 	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else \
 	  echo "quarto not found: rendering notebooks to static HTML in _docs/ (offline fallback)"; \
-	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb && cp _docs/index.html _docs/index.html 2>/dev/null; \
+	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb; \
 	  echo "open _docs/index.html"; fi
 
 bench: $(STAMP)
