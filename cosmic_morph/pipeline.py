@@ -12,7 +12,7 @@ import papermill as pm
 from .config import get_profile, nbs_path, runs_path, get_logger
 
 # %% auto #0
-__all__ = ['PIPELINE', 'notebook_parameters', 'pipeline_parameters', 'PipelineError', 'run_pipeline']
+__all__ = ['PIPELINE', 'notebook_parameters', 'pipeline_parameters', 'PipelineError', 'LocalKernelManager', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #3a94d70c
 PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "06_split", "07_train", "08a_inference", "08b_evaluate", "10_cli"]
@@ -30,6 +30,15 @@ def pipeline_parameters(name:str, profile:str, store:str, run_dir:str, seed:int)
 
 # %% ../nbs/11_pipeline.ipynb #2f4a029f
 class PipelineError(RuntimeError): "A notebook of the pipeline failed."
+
+from jupyter_client.manager import KernelManager
+
+class LocalKernelManager(KernelManager):
+    "A kernel that talks over local IPC sockets in a private temp folder instead of TCP ports (no open ports, no TCP warnings)."
+    def __init__(self, **kw):
+        import tempfile, os
+        super().__init__(**kw)
+        self.transport, self.ip = "ipc", os.path.join(tempfile.mkdtemp(prefix="cm-kernel-"), "kernel")
 
 def _fmt_table(rows:list) -> str:
     w = max(len(r[0]) for r in rows)
@@ -50,7 +59,8 @@ def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None,
         try:
             pm.execute_notebook(str(nbs_path()/f"{name}.ipynb"), str(dest), kernel_name=kernel_name, cwd=str(nbs_path()),
                                 parameters=pipeline_parameters(name, profile, store, str(out), seed),
-                                progress_bar=False, log_output=False)
+                                progress_bar=False, log_output=False,
+                                kernel_manager_class=LocalKernelManager)
         except Exception as e:
             rows.append((name, f"{time.time()-t0:.1f}s", "FAILED"))
             print(_fmt_table(rows), flush=True)
