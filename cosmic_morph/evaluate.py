@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 import torch
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, precision_recall_fscore_support,
                              confusion_matrix)
-from .manifest import ImageStore, load_manifest
+from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
 __all__ = ['classification_metrics', 'plot_confusion', 'evaluate_model']
@@ -49,7 +49,7 @@ def evaluate_model(model, manifest:pd.DataFrame, store:ImageStore|str, split:str
     from cosmic_morph.inference import preprocess, predict_probs, to_rgb
     from cosmic_morph.manifest import decode_image
     from tqdm import tqdm
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     cfg, classes = model.config, model.config["classes"]
     rows = manifest[(manifest["split"] == split) & manifest["label"].isin(classes)]
     if cfg.get("taxonomy"): rows = rows[rows["taxonomy"] == cfg["taxonomy"]]

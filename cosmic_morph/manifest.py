@@ -16,7 +16,7 @@ from .config import get_logger
 # %% auto #0
 __all__ = ['MANIFEST_COLUMNS', 'SPLITS', 'ManifestError', 'empty_manifest', 'manifest_from_records', 'to_meta', 'read_meta',
            'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts', 'encode_png',
-           'ImageStore', 'load_manifest', 'save_manifest', 'upsert_manifest']
+           'ImageStore', 'as_store', 'load_manifest', 'save_manifest', 'upsert_manifest']
 
 # %% ../nbs/01_manifest.ipynb #8c537056
 MANIFEST_COLUMNS = {
@@ -139,9 +139,13 @@ class ImageStore:
         return dict(facts, uri=uri)
 
 # %% ../nbs/01_manifest.ipynb #57a07ec5
+def as_store(store:ImageStore|str) -> ImageStore:
+    "`store` itself if it is an `ImageStore`, else the store at that URL."
+    return store if isinstance(store, ImageStore) else ImageStore(store)
+
 def load_manifest(store:ImageStore|str) -> pd.DataFrame:
     "The Manifest of `store` (an empty one if none was written yet)."
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     p = store.path(store.manifest_name)
     if not store.fs.exists(p): return empty_manifest()
     with store.fs.open(p, "rb") as f: df = pd.read_parquet(f)
@@ -149,7 +153,7 @@ def load_manifest(store:ImageStore|str) -> pd.DataFrame:
 
 def save_manifest(df:pd.DataFrame, store:ImageStore|str) -> pd.DataFrame:
     "Validate `df` and write it atomically as the store's `manifest.parquet`."
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     validate_manifest(df)
     buf = io.BytesIO(); df.reset_index(drop=True).to_parquet(buf, index=False)
     store._atomic_write(store.manifest_name, buf.getvalue())

@@ -16,7 +16,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColSplitter
                                PILImage, IntToFloatTensor, default_split, create_timm_model)
 from safetensors.torch import save_file, load_file
 from .config import get_profile, seed_everything, default_device, get_logger
-from .manifest import ImageStore, load_manifest
+from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
 __all__ = ['StoreReader', 'training_rows', 'load_rgb', 'channel_stats', 'manifest_dataloaders', 'build_model', 'save_model',
@@ -48,7 +48,7 @@ def load_rgb(data:bytes, size:int) -> np.ndarray:
 
 def channel_stats(store:ImageStore|str, rows:pd.DataFrame, size:int, n:int=256, seed:int=0) -> tuple:
     "Per-channel mean and std (0-1 scale) over up to `n` training images."
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     take = rows.sample(min(n, len(rows)), random_state=seed)
     x = np.stack([load_rgb(store.read_bytes(u), size) for u in take["uri"]]).astype(np.float64) / 255
     return x.mean(axis=(0, 1, 2)).tolist(), x.std(axis=(0, 1, 2)).clip(1e-3).tolist()
@@ -56,7 +56,7 @@ def channel_stats(store:ImageStore|str, rows:pd.DataFrame, size:int, n:int=256, 
 def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size:int=96, batch_size:int=32,
                          mean=None, std=None, taxonomy:str|None=None, num_workers:int=0, seed:int=42, device=None):
     "fastai `DataLoaders` over the train/valid rows of `manifest`, D4-augmented, normalised by (`mean`, `std`)."
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     rows = training_rows(manifest, taxonomy)
     if mean is None: mean, std = channel_stats(store, rows[~rows.is_valid], image_size, seed=seed)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=sorted(rows["label"].unique()))),
@@ -69,7 +69,9 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     return dls
 
 # %% ../nbs/07_train.ipynb #cb6ecb5f
-def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float=0.5, lin_ftrs:list|None=None) -> nn.Module:
+def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float=0.5, lin_ftrs:list|None=None,
+                verbose:bool=True # log where the body's weights came from
+               ) -> nn.Module:
     "timm body `arch` + fastai head (concat pool, BN, dropout `ps`, hidden sizes `lin_ftrs`) for `n_classes`."
     model, _ = create_timm_model(arch, n_classes, pretrained=False, ps=ps, lin_ftrs=lin_ftrs)
     if pretrained:
@@ -78,7 +80,7 @@ def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float
         sd = load_file(str(p)) if p.suffix == ".safetensors" else torch.load(p, map_location="cpu", weights_only=True)
         missing, unexpected = model[0].model.load_state_dict(sd, strict=False)
         get_logger().info(f"{arch}: pretrained body from {p} ({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    else:
+    elif verbose:
         get_logger().info(f"{arch}: no pretrained weights on disk, starting from random initialisation")
     return model
 
@@ -99,9 +101,7 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     for f in ("config.json", "model.safetensors"):
         if not (d/f).exists(): raise ModelLoadError(f"{d}: not a model folder (no {f})")
     cfg = json.loads((d/"config.json").read_text())
-    import logging; lg = get_logger(); lvl = lg.level; lg.setLevel(logging.WARNING)
-    try: model = build_model(cfg["arch"], len(cfg["classes"]), None, **cfg.get("head", {}))
-    finally: lg.setLevel(lvl)
+    model = build_model(cfg["arch"], len(cfg["classes"]), None, **cfg.get("head", {}), verbose=False)
     model.load_state_dict(load_file(str(d/"model.safetensors")))
     model.config = cfg
     return model.to(device or default_device()).eval()

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 import h5py
 from tqdm import tqdm
 from ..config import get_logger
-from ..manifest import (ImageStore, manifest_from_records, load_manifest, save_manifest,
+from ..manifest import (ImageStore, as_store, manifest_from_records, load_manifest, save_manifest,
                                    upsert_manifest, encode_png)
 
 # %% auto #0
@@ -71,7 +71,7 @@ def ingest_first(store:ImageStore|str, # where images and the Manifest go
                  progress:bool=True
                 ) -> pd.DataFrame:
     "Store FIRST images and upsert their Manifest rows; returns the store's whole Manifest."
-    store = store if isinstance(store, ImageStore) else ImageStore(store)
+    store = as_store(store)
     rows = []
     it = first_records(which, per_class)
     for e, img in (tqdm(list(it), desc="FIRST", unit="img", leave=False) if progress else it):
