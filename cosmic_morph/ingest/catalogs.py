@@ -16,8 +16,9 @@ from ..manifest import (ImageStore, as_store, manifest_from_records, load_manife
                                    upsert_manifest, encode_png)
 
 # %% auto #0
-__all__ = ['FIRST_CLASSES', 'FIRST_FILES', 'FIRST_LICENCE', 'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records',
-           'ingest_first', 'ingest']
+__all__ = ['FIRST_CLASSES', 'FIRST_FILES', 'FIRST_LICENCE', 'GZ2_TASKS', 'VOTE_COLUMNS', 'GZ5_CLASSES', 'WILLETT_THRESHOLDS',
+           'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records', 'ingest_first', 'vote_col', 'gz5_labels',
+           'ingest']
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #a7cea9c0
 FIRST_CLASSES = ["FRI", "FRII", "Compact", "Bent"]
@@ -85,6 +86,52 @@ def ingest_first(store:ImageStore|str, # where images and the Manifest go
     return m
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #838827f6
+GZ2_TASKS = {  # task -> its answers, in Hart et al. 2016 column order (a35 does not exist)
+    "t01_smooth_or_features": ["a01_smooth", "a02_features_or_disk", "a03_star_or_artifact"],
+    "t02_edgeon": ["a04_yes", "a05_no"],
+    "t03_bar": ["a06_bar", "a07_no_bar"],
+    "t04_spiral": ["a08_spiral", "a09_no_spiral"],
+    "t05_bulge_prominence": ["a10_no_bulge", "a11_just_noticeable", "a12_obvious", "a13_dominant"],
+    "t06_odd": ["a14_yes", "a15_no"],
+    "t07_rounded": ["a16_completely_round", "a17_in_between", "a18_cigar_shaped"],
+    "t08_odd_feature": ["a19_ring", "a20_lens_or_arc", "a21_disturbed", "a22_irregular", "a23_other",
+                        "a24_merger", "a38_dust_lane"],
+    "t09_bulge_shape": ["a25_rounded", "a26_boxy", "a27_no_bulge"],
+    "t10_arms_winding": ["a28_tight", "a29_medium", "a30_loose"],
+    "t11_arms_number": ["a31_1", "a32_2", "a33_3", "a34_4", "a36_more_than_4", "a37_cant_tell"],
+}
+VOTE_COLUMNS = [f"vote_{t}_{a}" for t, answers in GZ2_TASKS.items() for a in answers]
+GZ5_CLASSES = ["spiral", "elliptical", "edge-on", "merger", "ambiguous"]
+
+def vote_col(task:str, answer:str) -> str:
+    "Manifest column of one GZ2 answer, e.g. `vote_col('t01','a01')` -> `vote_t01_smooth_or_features_a01_smooth`."
+    t = next((k for k in GZ2_TASKS if k == task or k.startswith(task + "_")), None)
+    a = next((x for x in GZ2_TASKS.get(t, []) if x == answer or x.startswith(answer + "_")), None)
+    if a is None: raise KeyError(f"unknown GZ2 answer {task!r}/{answer!r}")
+    return f"vote_{t}_{a}"
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #d4aeffaf
+WILLETT_THRESHOLDS = dict(smooth=0.8, features=0.430, edgeon=0.8, not_edgeon=0.715, spiral=0.8, odd=0.420, merger=0.8)
+
+def gz5_labels(votes:pd.DataFrame, # columns named by `VOTE_COLUMNS` (conditional fractions in [0, 1])
+               thresholds:dict|None=None # override any of `WILLETT_THRESHOLDS`
+              ) -> pd.Series:
+    "Label each row spiral / elliptical / edge-on / merger / ambiguous with the Willett et al. 2013 rules."
+    th = {**WILLETT_THRESHOLDS, **(thresholds or {})}
+    unknown = set(th) - set(WILLETT_THRESHOLDS)
+    if unknown: raise ValueError(f"unknown threshold(s) {sorted(unknown)}: choose from {sorted(WILLETT_THRESHOLDS)}")
+    need = [vote_col(*c) for c in [("t01","a01"),("t01","a02"),("t02","a04"),("t02","a05"),("t04","a08"),("t06","a14"),("t08","a24")]]
+    missing = [c for c in need if c not in votes.columns]
+    if missing: raise ValueError(f"vote columns missing: {', '.join(missing)}")
+    v = votes[need].astype(float).to_numpy()
+    smooth, feat, edge, not_edge, spiral, odd, merger = v.T
+    conds = [(odd > th["odd"]) & (merger >= th["merger"]),
+             (feat > th["features"]) & (edge >= th["edgeon"]),
+             (feat > th["features"]) & (not_edge > th["not_edgeon"]) & (spiral >= th["spiral"]),
+             smooth >= th["smooth"]]
+    return pd.Series(np.select(conds, ["merger", "edge-on", "spiral", "elliptical"], "ambiguous"), index=votes.index, name="label")
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #14b6878a
 SOURCES = {"first": ingest_first}
 
 def ingest(source:str, store:ImageStore|str, **kwargs) -> pd.DataFrame:
