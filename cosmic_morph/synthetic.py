@@ -66,13 +66,16 @@ def _edgeon(rng, t):
     t.update(morph="edge-on", edgeon_bulge=shape, inclination_deg=_u(rng, 82, 90), scale_height_ratio=_u(rng, 0.07, 0.15),
              bulge_to_total=0.0 if shape == "none" else _u(rng, 0.1, 0.3), bulge_sersic_n=_u(rng, 1.0, 1.5) if shape == "boxy" else _u(rng, 2, 4),
              bulge_hlr_ratio=_u(rng, 0.2, 0.35), bulge_q=_u(rng, 0.6, 0.75) if shape == "boxy" else _u(rng, 0.8, 1.0),
-             dust_lane=bool(rng.random() < 0.5), dust_tau=_u(rng, 0.8, 2.0))
-    if not t["dust_lane"]: t["dust_tau"] = 0.0
+             dust_lane=bool(rng.random() < 0.5), dust_tau=_u(rng, 1.5, 4.0))
+    if t["dust_lane"]:   # a lane shows only where the light is resolved above and below it: big, thick disks
+        t.update(scale_height_ratio=_u(rng, 0.18, 0.28), hlr_arcsec=_logu(rng, 6, 10), fov_hlr=_u(rng, 5.5, 7.5),
+                 snr=_logu(rng, 500, 2000))   # ... which are near, so bright
+    else: t["dust_tau"] = 0.0
     return t
 
 def _merger(rng, t):
     kinds = [("elliptical" if rng.random() < 0.35 else "disk") for _ in range(2)]
-    t.update(morph="merger", fov_hlr=_u(rng, 16, 22), merger_kinds=kinds, flux_ratio=_u(rng, 0.3, 1.0),
+    t.update(morph="merger", fov_hlr=_u(rng, 11, 15), merger_kinds=kinds, flux_ratio=_u(rng, 0.3, 1.0),
              separation_hlr=_u(rng, 0.8, 2.0), separation_angle_deg=_u(rng, 0, 180), secondary_hlr_ratio=_u(rng, 0.5, 1.0),
              n_tails=int(rng.integers(1, 3)), tail_length_hlr=_u(rng, 2, 4.5), tail_fraction=_u(rng, 0.12, 0.25),
              tail_curl=_u(rng, 0.8, 1.8) * (1 if rng.random() < 0.5 else -1), companion_pa_deg=_u(rng, 0, 180),
@@ -83,8 +86,8 @@ def _ambiguous(rng, t):
     kind = AMBIGUOUS_KINDS[rng.integers(len(AMBIGUOUS_KINDS))]
     if kind in ("faint", "compact"):
         (_spiral if rng.random() < 0.5 else _elliptical)(rng, t)
-        if kind == "faint": t["snr"] = _u(rng, 5, 10)
-        else: t.update(hlr_arcsec=_u(rng, 0.8, 1.5), fov_hlr=_u(rng, 20, 30))
+        if kind == "faint": t["snr"] = _u(rng, 15, 40)
+        else: t.update(hlr_arcsec=_u(rng, 0.8, 1.5), fov_hlr=_u(rng, 15, 25))
     elif kind == "inclined": _spiral(rng, t); t.update(inclination_deg=_u(rng, 62, 78))
     elif kind == "disturbed":
         _spiral(rng, t); t.update(lopsided=_u(rng, 0.3, 0.6), n_tails=1, tail_length_hlr=_u(rng, 1.5, 3),
@@ -105,8 +108,8 @@ def sample_truth(rng:np.random.Generator, # the galaxy's own random generator
     "Physical parameters of one galaxy of truth class `cls`: every number the renderer and the vote simulator use."
     if cls is None: cls = GZ5_CLASSES[rng.integers(len(GZ5_CLASSES))]
     if cls not in GZ5_CLASSES: raise ValueError(f"unknown class {cls!r}: choose one of {', '.join(GZ5_CLASSES)}")
-    t = dict(truth_class=cls, hlr_arcsec=_logu(rng, 2.5, 7.0), fov_hlr=_u(rng, 11, 16), pa_deg=_u(rng, 0, 180),
-             psf_fwhm_arcsec=_u(rng, 1.0, 1.6), psf_beta=3.0, snr=_logu(rng, 20, 200), sky_per_pixel=200.0,
+    t = dict(truth_class=cls, hlr_arcsec=_logu(rng, 2.5, 7.0), fov_hlr=_u(rng, 6.5, 10), pa_deg=_u(rng, 0, 180),
+             psf_fwhm_arcsec=_u(rng, 1.0, 1.6), psf_beta=3.0, snr=_logu(rng, 120, 1200), sky_per_pixel=200.0,
              native_pixel_scale_arcsec=NATIVE_SCALE)
     return {"spiral": _spiral, "elliptical": _elliptical, "edge-on": _edgeon, "merger": _merger, "ambiguous": _ambiguous}[cls](rng, t)
 
@@ -230,7 +233,8 @@ def _dust(g, t):
     "Mid-plane optical depth map (r band) of an edge-on disk's dust lane."
     h = t["hlr_arcsec"]/1.678; i = np.radians(t["inclination_deg"])
     zproj = math.hypot(t["scale_height_ratio"]*h, h*math.cos(i)); xp, yp = g.plane(t["pa_deg"])
-    return t["dust_tau"]*np.exp(-0.5*((yp - 0.3*zproj)/(0.5*zproj))**2)*np.exp(-np.abs(xp)/(2.5*h))
+    w = max(0.5*zproj, 0.5*t["psf_fwhm_arcsec"])    # a lane narrower than the seeing would be washed out: we draw those we could see
+    return t["dust_tau"]*np.exp(-0.5*((yp - 0.3*zproj)/w)**2)*np.exp(-np.abs(xp)/(2.5*h))
 
 def _tails(g, t, rng, x0, y0, hlr, away_deg, flux, count=1):
     "Tidal tails: `count` curved streams of blobs leaving a galaxy, widening and fading along their length."
@@ -294,12 +298,13 @@ def render_bands(truth:dict, # parameters from `sample_truth`
     return rng.poisson(bands*flux + sky).astype(np.float64) - sky
 
 def to_rgb(bands:np.ndarray, # (3, N, N) g, r, i counts with the sky subtracted
-           sky_per_pixel:float, size:int=424, stretch:float=12.0, Q:float=8.0) -> np.ndarray:
+           sky_per_pixel:float, size:int=424, stretch:float=10.0, Q:float=6.0) -> np.ndarray:
     "Resample to `size` and map i, r, g to an asinh (Lupton et al. 2004) RGB composite, uint8 (size, size, 3)."
     from astropy.visualization import make_lupton_rgb
     s = bands / math.sqrt(sky_per_pixel)                               # in units of the sky noise
     rs = [np.asarray(Image.fromarray(b.astype(np.float32), "F").resize((size, size), Image.Resampling.BICUBIC)) for b in s]
-    return make_lupton_rgb(rs[2], rs[1], rs[0], minimum=0, stretch=stretch, Q=Q)
+    with np.errstate(invalid="ignore", divide="ignore"):     # astropy divides by the zero intensity of black pixels
+        return make_lupton_rgb(rs[2], rs[1], rs[0], minimum=0, stretch=stretch, Q=Q)
 
 def render_galaxy(truth:dict, # parameters from `sample_truth`
                   size:int=424, # output side in pixels
@@ -315,7 +320,7 @@ def _sig(x): return 1/(1 + math.exp(-x))
 def visibility(truth:dict) -> float:
     "How well a volunteer can see structure, in (0, 1): a product of S/N and resolution terms."
     res = truth["hlr_arcsec"]/truth["psf_fwhm_arcsec"]
-    return _sig((math.log(truth["snr"]) - math.log(12))/0.3) * _sig((res - 1.2)/0.3)
+    return _sig((math.log(truth["snr"]) - math.log(60))/0.4) * _sig((res - 1.2)/0.3)
 
 def _peaked(n, i, p_true, spread=0.7):
     "Probabilities over `n` ordered answers with `p_true` at `i`, the rest falling off with distance."
@@ -341,7 +346,7 @@ def _task_probs(t:dict) -> dict:
     edge = {"edge-on": 0.93, "merger": 0.08}.get(m, 0.03 + 0.85*_sig((inc - 72)/4) + 0.5*(m == "elliptical" and q < 0.5))
     p["t02"] = [min(edge, 0.97), 1 - min(edge, 0.97)]
     p["t03"] = [0.25 + 0.6*v, 0.75 - 0.6*v] if t.get("bar") else [0.06, 0.94]
-    spi = 0.1 + 0.85*v if t.get("arms_m") else {"ring": 0.3, "irregular": 0.25, "merger": 0.35}.get(m, 0.1)
+    spi = (0.1 + 0.85*v)*(0.7 if t.get("lopsided") else 1) if t.get("arms_m") else {"ring": 0.3, "irregular": 0.25, "merger": 0.35}.get(m, 0.1)
     p["t04"] = [spi, 1 - spi]
     bt = t.get("bulge_to_total", 0.8 if m == "elliptical" else 0.2)
     bi = 0 if bt < 0.02 else 1 if bt < 0.12 else 2 if bt < 0.4 else 3
@@ -477,7 +482,7 @@ def parse_caption(text:str # a caption (templated or generated)
     return a
 
 # %% ../nbs/04_synthetic.ipynb #b33da1ae
-def _an(w): return ("an " if w[0] in "aeiou" else "a ") + w
+def _an(w): return w if w.startswith("two ") else ("an " if w[0] in "aeiou" else "a ") + w
 def _cap(s): return s[0].upper() + s[1:]
 
 def _phrases(a, r):
@@ -582,7 +587,7 @@ def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go
         iid = f"synth:{seed}-{g['n']}"
         facts = store.put_image(g["png"], name=iid)
         meta = dict(g["truth"], seed=seed, n=g["n"], size=size, pixel_scale_arcsec=g["truth"]["fov_hlr"]*g["truth"]["hlr_arcsec"]/size,
-                    visibility=visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="CC0 (generated)")
+                    visibility=visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
         rows.append(dict(image_id=iid, source="synthetic", taxonomy="gz5", caption=g["caption"], meta=meta, **facts, **g["votes"]))
         bar.update()
     if workers > 1 and n > 1:
