@@ -599,7 +599,7 @@ def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go
         iid = f"synth:{seed}-{g['n']}"
         facts = store.put_image(g["png"], name=iid)
         meta = dict(g["truth"], seed=seed, n=g["n"], size=size, pixel_scale_arcsec=g["truth"]["fov_hlr"]*g["truth"]["hlr_arcsec"]/size,
-                    visibility=visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
+                    visibility=visibility(g["truth"]), arm_visibility=arm_visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
         rows.append(dict(image_id=iid, source="synthetic", taxonomy="gz5", caption=g["caption"], meta=meta, **facts, **g["votes"]))
         bar.update()
     if workers > 1 and n > 1:

@@ -97,6 +97,7 @@ def test_bad_input_one_line_errors(tmp_path):
     with pytest.raises(ValueError, match="vote column"): caption_from_votes({"vote_t01_smooth_or_features_a01_smooth": 1.0})
     with pytest.raises(ValueError, match="unknown class 'S0'"): sample_truth(np.random.default_rng(0), "S0")
     assert not (tmp_path/"x"/"manifest.parquet").exists()
+    assert len(ingest_synthetic(tmp_path/"x", n=0, progress=False)) == 0      # nothing to render: an empty Manifest, no error
 
 
 def test_render_shapes_and_centre():
