@@ -408,7 +408,7 @@ def simulate_votes(truth:dict, # parameters from `sample_truth`
 ATTRIBUTE_KEYS = ["class", "arms", "winding", "bulge", "bar", "edgeon_bulge", "roundness", "odd"]
 
 def _f(votes, task, answer):
-    v = votes.get(vote_col(task, answer), 0.0); return 0.0 if v is None or v != v else float(v)
+    v = votes.get(vote_col(task, answer), 0.0); return 0.0 if pd.isna(v) else float(v)
 
 def _winner(votes, task, values, min_frac=0.5):
     fr = [_f(votes, task, a) for a in GZ2_TASKS[next(k for k in GZ2_TASKS if k.startswith(task))]][:len(values)]
@@ -420,7 +420,7 @@ def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or s
     "The attributes the vote fractions clearly support (None where they do not), keyed by `ATTRIBUTE_KEYS`."
     missing = [c for c in VOTE_COLUMNS if c not in votes]
     if missing: raise ValueError(f"votes lack {len(missing)} vote column(s), e.g. {missing[0]}")
-    row = {c: 0.0 if votes[c] is None or votes[c] != votes[c] else float(votes[c]) for c in VOTE_COLUMNS}
+    row = {c: 0.0 if pd.isna(votes[c]) else float(votes[c]) for c in VOTE_COLUMNS}
     cls = gz5_labels(pd.DataFrame([row]), thresholds).iloc[0]
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["class"] = cls; a["odd"] = ()
     if cls == "spiral":
@@ -480,7 +480,7 @@ PARSE = {  # value -> regular expression; tried in order, on lower-case text
 def parse_caption(text:str # a caption (templated or generated)
                  ) -> dict:
     "The attributes a caption asserts, keyed by `ATTRIBUTE_KEYS` (None where it says nothing)."
-    s = " ".join(str(text).lower().split())
+    s = re.sub(r"\s*-\s*", "-", " ".join(str(text).lower().split()))     # "edge - on" from a word tokenizer reads as "edge-on"
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["odd"] = ()
     a["class"] = next((c for c in ["ambiguous", "edge-on", "spiral", "elliptical", "merger"] if re.search(PARSE[c], s)), None)
     def first(key): return next((v for v, rx in PARSE[key].items() if re.search(rx, s)), None)
