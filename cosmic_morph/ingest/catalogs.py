@@ -296,9 +296,10 @@ def ingest_galaxy10(store:ImageStore|str, # where images and the Manifest go
     store, name = as_store(store), Path(str(h5)).name
     with _open_h5(h5) as f:
         cols = _g10_columns(f, h5); ans = cols["ans"]
-        problems = [f"{name} row {i}: class {ans[i]!r} is not 0-9" for i in np.flatnonzero((ans < 0) | (ans > 9))]
+        problems = [f"{name} row {i}: class {ans[i].item()} is not 0-9" for i in np.flatnonzero((ans < 0) | (ans > 9))]
         take = [i for i in range(len(ans)) if 0 <= ans[i] <= 9]
-        if per_class: take = [i for i in take if (ans[:i + 1][ans[:i + 1] == ans[i]]).size <= per_class]
+        if per_class:                                           # the first `per_class` of each class, in file order
+            rank = pd.Series(ans).groupby(ans).cumcount().to_numpy(); take = [i for i in take if rank[i] < per_class]
         rows, bar = [], tqdm(total=len(take), desc="Galaxy10", unit="img", leave=False, disable=not progress)
         for start in range(0, len(take), chunk):
             sel = take[start:start + chunk]
