@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio, concurrent.futures, contextlib, email.utils, hashlib, io, json, random, re, threading, time
 from collections import Counter
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit, parse_qs, urlencode
 import numpy as np, pandas as pd
 import httpx
@@ -102,18 +101,20 @@ class FakeNasaServer:
         self._cache, self._by_id = {}, {d["nasa_id"]: d for v in self.catalogue.values() for d in v}
 
     def __enter__(self):
-        outer = self
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            def log_message(self, *a): pass
-            def do_GET(self): outer._handle(self)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True); self.thread.start()
+        self.loop, started, self._conns = asyncio.new_event_loop(), threading.Event(), set()
+        async def serve():
+            self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+            self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"; started.set()
+        def run(): self.loop.run_until_complete(serve()); self.loop.run_forever()
+        self.thread = threading.Thread(target=run, daemon=True); self.thread.start(); started.wait(10)
         return self
     def __exit__(self, *exc):
-        self.httpd.shutdown(); self.httpd.server_close()
+        async def stop():
+            self._server.close()
+            for t in self._conns: t.cancel()
+            await asyncio.gather(*self._conns, return_exceptions=True)
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop); self.thread.join(10); self.loop.close()
 
     def _fault(self, key):
         with self.lock:
@@ -121,10 +122,8 @@ class FakeNasaServer:
             return q.pop(0) if q else None
 
     def _send(self, h, status, body:bytes, ctype="application/json", headers=None, length=None):
-        h.send_response(status)
-        h.send_header("Content-Type", ctype); h.send_header("Content-Length", str(len(body) if length is None else length))
-        for k, v in (headers or {}).items(): h.send_header(k, v)
-        h.end_headers(); h.wfile.write(body)
+        h.response = (status, {"Content-Type": ctype, "Content-Length": str(len(body) if length is None else length),
+                               **(headers or {})}, body)
 
     def _json(self, h, status, obj): self._send(h, status, json.dumps(obj).encode())
 
@@ -135,11 +134,12 @@ def _fake_handle(self:FakeNasaServer, h):
     with self.lock:
         self.counts[kind] += 1
         if kind == "image": self.image_hits[nid] += 1
-    if self.latency: time.sleep(self.latency)
+    h.delay = self.latency
     f = self._fault(kind if kind == "search" else f"{kind}:{nid}")
-    if f == "slow": time.sleep(self.slow_s)
+    if f == "slow": h.delay += self.slow_s
     if f == "429": return self._send(h, 429, b'{"reason": "Too many requests"}', headers={"Retry-After": self.retry_after})
     if f in ("503", "404"): return self._json(h, int(f), dict(reason=f"fault {f}"))
+    if kind == "_stats": return self._json(h, 200, dict(counts=self.counts, image_hits=self.image_hits))
     if kind == "search": return self._search(h, parse_qs(parts.query))
     if kind == "asset": return self._asset(h, nid)
     if kind == "image": return self._image(h, nid, segs[-1], f)
@@ -175,14 +175,40 @@ def _fake_image(self:FakeNasaServer, h, nid, fname, fault):
     if fault == "html": return self._send(h, 200, b"<html><body>Service unavailable</body></html>", "text/html")
     if fault == "truncate": return self._send(h, 200, body[: len(body) // 2], "image/jpeg")
     if fault == "drop":
-        h.close_connection = True
+        h.close = True
         return self._send(h, 200, body[: len(body) // 2], "image/jpeg", length=len(body))
     self._send(h, 200, body, "image/jpeg")
 
 FakeNasaServer._handle, FakeNasaServer._search = _fake_handle, _fake_search
 FakeNasaServer._asset, FakeNasaServer._image = _fake_asset, _fake_image
 
-# %% ../../nbs/02_ingest_nasa.ipynb #b7a68c97
+# %% ../../nbs/02_ingest_nasa.ipynb #fea5b3e0
+class _Request:
+    def __init__(self, path): self.path, self.delay, self.close, self.response = path, 0.0, False, None
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
+
+async def _fake_connection(self:FakeNasaServer, reader, writer):
+    task = asyncio.current_task(); self._conns.add(task)
+    try:
+        while True:
+            line = await reader.readline()
+            if not line.strip(): break
+            while (await reader.readline()).strip(): pass            # GET only: headers are not needed
+            req = _Request(line.decode("latin-1").split(" ")[1])
+            self._handle(req)
+            if req.delay: await asyncio.sleep(req.delay)
+            status, headers, body = req.response
+            head = f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            writer.write((head + ("Connection: close\r\n" if req.close else "") + "\r\n").encode("latin-1") + body)
+            await writer.drain()
+            if req.close: break
+    except (ConnectionError, IndexError, asyncio.IncompleteReadError, asyncio.CancelledError): pass
+    finally: writer.close(); self._conns.discard(task)
+
+FakeNasaServer._connection = _fake_connection
+
+# %% ../../nbs/02_ingest_nasa.ipynb #22201373
 def run_sync(coro):
     "Run `coro` to completion from synchronous code, even inside a running event loop (Jupyter)."
     try: asyncio.get_running_loop()
@@ -206,7 +232,7 @@ def retry_after_seconds(value:str|None) -> float|None:
     try: return max(0.0, (email.utils.parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
     except (TypeError, ValueError): return None
 
-# %% ../../nbs/02_ingest_nasa.ipynb #22201373
+# %% ../../nbs/02_ingest_nasa.ipynb #2632de44
 class NasaClient:
     "Async NASA Image Library client: bounded concurrency, global rate limit, retries with backoff, paging."
     def __init__(self, api_url:str=NASA_API, concurrency:int=8, rate_limit:float|None=20.0, retries:int=5,
@@ -214,12 +240,22 @@ class NasaClient:
         self.api_url, self.concurrency, self.retries, self.timeout = api_url.rstrip("/"), concurrency, retries, timeout
         self.rate_limit, self.backoff, self.max_wait, self.rng = rate_limit, backoff, max_wait, random.Random(seed)
         self.stats, self.total_hits = Counter(), {}
+    pool_size = 4   # connections per httpx pool: httpcore's pool bookkeeping grows with pool size squared
     async def __aenter__(self):
         self.sem, self._rate = asyncio.Semaphore(self.concurrency), RateLimit(self.rate_limit)
-        self.http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=True, headers={"User-Agent": "cosmic-morph"},
-                                      limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency))
+        n = -(-self.concurrency // self.pool_size); size = -(-self.concurrency // n); tls = httpx.create_ssl_context()
+        self.pools = [httpx.AsyncClient(timeout=self.timeout, follow_redirects=True, headers={"User-Agent": "cosmic-morph"}, verify=tls,
+                                        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)) for _ in range(n)]
+        self.busy = [0] * n
         return self
-    async def __aexit__(self, *exc): await self.http.aclose()
+    async def __aexit__(self, *exc):
+        for p in self.pools: await p.aclose()
+
+    async def _send(self, url, params):
+        i = min(range(len(self.pools)), key=self.busy.__getitem__)    # the least busy pool
+        self.busy[i] += 1
+        try: return await self.pools[i].get(url, params=params)
+        finally: self.busy[i] -= 1
 
     def _wait(self, attempt:int, r:httpx.Response|None) -> float:
         ra = retry_after_seconds(r.headers.get("retry-after")) if r is not None else None
@@ -233,7 +269,7 @@ class NasaClient:
             async with self.sem:
                 await self._rate.wait()
                 self.stats["requests"] += 1
-                try: r = await self.http.get(url, params=params); err = f"HTTP {r.status_code}"
+                try: r = await self._send(url, params); err = f"HTTP {r.status_code}"
                 except httpx.TimeoutException as e: err = f"timeout ({type(e).__name__})"
                 except httpx.TransportError as e: err = f"{type(e).__name__}: {e}"
             if r is not None and r.status_code not in RETRY_STATUS: return r
@@ -243,7 +279,7 @@ class NasaClient:
             await asyncio.sleep(self._wait(attempt, r))
         raise NasaError(f"{what or url}: gave up after {self.retries + 1} tries ({err})")
 
-# %% ../../nbs/02_ingest_nasa.ipynb #2632de44
+# %% ../../nbs/02_ingest_nasa.ipynb #d0b067f5
 async def _search_items(self:NasaClient, query:str, page_size:int=100, max_pages:int=100):
     "Yield the items of a search for `query`, page by page, until no `next` link, `max_pages`, or the API's cap."
     url, params, page = f"{self.api_url}/search", dict(q=query, media_type="image", page=1, page_size=page_size), 1
@@ -274,7 +310,7 @@ async def _renditions(self:NasaClient, nasa_id:str, sizes=SIZE_PREFERENCE) -> li
 
 NasaClient.search_items, NasaClient.renditions = _search_items, _renditions
 
-# %% ../../nbs/02_ingest_nasa.ipynb #d0b067f5
+# %% ../../nbs/02_ingest_nasa.ipynb #b71dd1cb
 async def _store_one(self:NasaClient, store:ImageStore, nasa_id:str, sizes=SIZE_PREFERENCE) -> tuple:
     "Download `nasa_id`'s first rendition that decodes and store it; returns `(facts, url)` or raises `NasaError`."
     problems = []
@@ -288,17 +324,18 @@ async def _store_one(self:NasaClient, store:ImageStore, nasa_id:str, sizes=SIZE_
 
 NasaClient.store_one = _store_one
 
-# %% ../../nbs/02_ingest_nasa.ipynb #e6e9cc49
+# %% ../../nbs/02_ingest_nasa.ipynb #026e580c
 class _Checkpoint:
-    "Pending Manifest rows, upserted into the store every `every` rows (and on `flush`)."
-    def __init__(self, store, base, every): self.store, self.m, self.every, self.pending = store, base, max(1, every), {}
+    "Pending Manifest rows, upserted into the store every `every` rows but at most once per `seconds` (and on `flush`)."
+    def __init__(self, store, base, every, seconds=1.0):
+        self.store, self.m, self.every, self.seconds, self.pending, self.last = store, base, max(1, every), seconds, {}, time.monotonic()
     def add(self, row:dict):
         self.pending[row["image_id"]] = row
-        if len(self.pending) >= self.every: self.flush()
+        if len(self.pending) >= self.every and time.monotonic() - self.last >= self.seconds: self.flush()
     def flush(self):
         if self.pending:
             self.m = save_manifest(upsert_manifest(self.m, manifest_from_records(list(self.pending.values()))), self.store)
-            self.pending = {}
+            self.pending, self.last = {}, time.monotonic()
         return self.m
     def also_matched(self, image_id:str, cls:str) -> bool:
         "Record that `cls` also matched `image_id`; False if it was already recorded."
@@ -313,7 +350,7 @@ def _nasa_row(cls:str, query:str, data:dict, facts:dict, url:str) -> dict:
     return dict(image_id=f"nasa:{data['nasa_id']}", source="nasa", taxonomy="nasa6", label=cls, **facts,
                 meta=dict(meta, query=query, rendition=url.rsplit("~", 1)[-1].split(".")[0], url=url, licence=NASA_LICENCE))
 
-# %% ../../nbs/02_ingest_nasa.ipynb #f90446a9
+# %% ../../nbs/02_ingest_nasa.ipynb #ffb33e51
 async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, page_size, max_pages, progress):
     known = dict(zip(ck.m.image_id[ck.m.source == "nasa"], ck.m.label[ck.m.source == "nasa"]))
     known.update({k: r["label"] for k, r in ck.pending.items()})
@@ -347,9 +384,9 @@ async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, pa
     rep["stored"] += stored
     if stored < need: rep["short"].append(f"{cls}: {have + stored} of {per_class} (query {query!r} ran out)")
 
-# %% ../../nbs/02_ingest_nasa.ipynb #ffb33e51
+# %% ../../nbs/02_ingest_nasa.ipynb #db2c342f
 async def ingest_nasa_async(store, classes=None, per_class=20, api_url=NASA_API, concurrency=8, rate_limit=20.0,
-                            queries=None, sizes=SIZE_PREFERENCE, page_size=100, max_pages=100, checkpoint_every=20,
+                            queries=None, sizes=SIZE_PREFERENCE, page_size=100, max_pages=100, checkpoint_every=20, checkpoint_s=1.0,
                             retries=5, timeout=30.0, backoff=0.5, progress=True) -> pd.DataFrame:
     "The async form of `ingest_nasa` (same arguments)."
     store, queries = as_store(store), {**NASA_QUERIES, **(queries or {})}
@@ -357,7 +394,7 @@ async def ingest_nasa_async(store, classes=None, per_class=20, api_url=NASA_API,
     unknown = [c for c in classes if c not in queries]
     if unknown: raise ValueError(f"unknown NASA class(es) {', '.join(unknown)}: choose from {', '.join(queries)} or pass queries={{class: query}}")
     if per_class < 1: raise ValueError(f"per_class must be at least 1, got {per_class}")
-    ck = _Checkpoint(store, load_manifest(store), checkpoint_every)
+    ck = _Checkpoint(store, load_manifest(store), checkpoint_every, checkpoint_s)
     rep = dict(stored=0, present=0, rejected=[], conflicts=[], short=[])
     t0 = time.perf_counter()
     async with NasaClient(api_url, concurrency, rate_limit, retries, timeout, backoff) as client:
@@ -384,7 +421,8 @@ def ingest_nasa(store:ImageStore|str, # where images and the Manifest go
                 sizes=SIZE_PREFERENCE, # rendition suffixes to try, most wanted first
                 page_size:int=100, # search results per page
                 max_pages:int=100, # stop a query after this many pages (the API caps near 100)
-                checkpoint_every:int=20, # upsert the Manifest after this many stored images
+                checkpoint_every:int=20, # upsert the Manifest after this many stored images ...
+                checkpoint_s:float=1.0, # ... but not more often than once per this many seconds
                 retries:int=5, # retries per request on 429/5xx/timeouts/dropped connections
                 timeout:float=30.0, # seconds per request
                 backoff:float=0.5, # first backoff in seconds (doubles per retry, with jitter)
@@ -392,4 +430,4 @@ def ingest_nasa(store:ImageStore|str, # where images and the Manifest go
                ) -> pd.DataFrame:
     "Download `per_class` verified images per class from the NASA Image Library; returns the store's whole Manifest."
     return run_sync(ingest_nasa_async(store, classes, per_class, api_url, concurrency, rate_limit, queries, sizes,
-                                      page_size, max_pages, checkpoint_every, retries, timeout, backoff, progress))
+                                      page_size, max_pages, checkpoint_every, checkpoint_s, retries, timeout, backoff, progress))
