@@ -51,7 +51,7 @@ if __name__ == "__main__":
         date=datetime.date.today().isoformat(), python=platform.python_version(), httpx=httpx.__version__,
         setup=dict(server="FakeNasaServer (asyncio HTTP/1.1 on 127.0.0.1, own process)", latency_s_per_request=LATENCY,
                    images=len(NASA_CLASSES) * PER_CLASS, classes=len(NASA_CLASSES), per_class=PER_CLASS,
-                   image="64x64 JPEG (~medium rendition)", rate_limit=None, checkpoint_every=20,
+                   image="64x64 JPEG (~medium rendition)", rate_limit=None, checkpoint_every=20, checkpoint_s=1.0,
                    baseline="ingest_nasa(concurrency=1): the same client, one connection, one request at a time"),
         results=rows), indent=2))
     print("wrote", out)
