@@ -170,8 +170,12 @@ def _check_votes(votes:pd.DataFrame, where:list) -> tuple:
         else: ok.append(i)
     return ok, problems
 
-def _store_voted(store, name, ids, votes, paths, metas, source, thresholds, captioner, problems, scheduler, progress):
+def _store_voted(store, name, ids, votes, paths, metas, source, thresholds, captioner, problems, scheduler, progress, per_class=None):
     labels = gz5_labels(votes, thresholds)
+    if per_class:                                               # the first `per_class` rows of each label, in file order
+        pick = np.flatnonzero(labels.groupby(labels).cumcount().to_numpy() < per_class)
+        ids, paths, metas = [ids[k] for k in pick], [paths[k] for k in pick], [metas[k] for k in pick]
+        votes, labels = votes.iloc[pick], labels.iloc[pick]
     facts = store_images(store, list(zip(ids, paths)), scheduler=scheduler, progress=progress, desc=name)
     rows = []
     for k, (iid, f) in enumerate(zip(ids, facts)):
@@ -194,6 +198,7 @@ def ingest_gz2(store:ImageStore|str, # where images and the Manifest go
                fraction:str="debiased", # which Hart16 fraction becomes `vote_*`: fraction | weighted_fraction | debiased
                thresholds:dict|None=None, # overrides of `WILLETT_THRESHOLDS`
                captioner=None, # optional `f(votes: dict) -> str` filling `caption`
+               per_class:int|None=None, # at most this many per gz5 class (file order); None for all
                scheduler=None, # Dask scheduler for the image work (see `parallel_map`)
                progress:bool=True
               ) -> pd.DataFrame:
@@ -217,7 +222,7 @@ def ingest_gz2(store:ImageStore|str, # where images and the Manifest go
                   fraction=fraction, survey="SDSS DR7", licence=GZ2_LICENCE) for i in keep]
     return _store_voted(store, "GZ2", [f"gz2:{t.dr7objid[i]}" for i in keep], votes.loc[keep],
                         [f"{root}/{asset[t.dr7objid[i]]}.jpg" for i in keep], metas, "gz2", thresholds, captioner,
-                        problems, scheduler, progress)
+                        problems, scheduler, progress, per_class)
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #04062951
 KAGGLE_PARENT = {1: None, 2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2", 6: None,
@@ -246,6 +251,7 @@ def ingest_gz2_kaggle(store:ImageStore|str, # where images and the Manifest go
                       images:str, # folder (or fsspec URL) holding `{GalaxyID}.jpg` (`images_training_rev1`)
                       thresholds:dict|None=None, # overrides of `WILLETT_THRESHOLDS`
                       captioner=None, # optional `f(votes: dict) -> str` filling `caption`
+                      per_class:int|None=None, # at most this many per gz5 class (file order); None for all
                       scheduler=None, progress:bool=True
                      ) -> pd.DataFrame:
     "Store Kaggle 2014 Galaxy Zoo images with conditional vote fractions and gz5 labels; returns the store's whole Manifest."
@@ -261,7 +267,7 @@ def ingest_gz2_kaggle(store:ImageStore|str, # where images and the Manifest go
     metas = [dict(where=where[i], galaxy_id=sol.GalaxyID[i], fraction="kaggle", survey="SDSS DR7", licence=KAGGLE_LICENCE) for i in keep]
     return _store_voted(store, "GZ2 Kaggle", [f"gzk:{sol.GalaxyID[i]}" for i in keep], votes,
                         [f"{root}/{sol.GalaxyID[i]}.jpg" for i in keep], metas, "gz2_kaggle", thresholds, captioner,
-                        problems, scheduler, progress)
+                        problems, scheduler, progress, per_class)
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #62f837de
 G10_CLASSES = ["Disturbed", "Merging", "Round Smooth", "In-between Round Smooth", "Cigar Shaped Smooth", "Barred Spiral",
