@@ -90,3 +90,11 @@ def test_bad_input_leaves_store_untouched(tmp_path):
     with pytest.raises(NasaError, match=r"search 'galaxy' page 1: gave up after 2 tries \(ConnectError"):
         ingest_nasa(tmp_path, classes="galaxy", api_url="http://127.0.0.1:9", retries=1, **FAST)
     assert not (tmp_path/"manifest.parquet").exists() and not (tmp_path/"images").exists()
+
+def test_search_failing_midway_keeps_what_landed(tmp_path):
+    "Page 2 of a search fails for good: the error is raised, and the images already in flight are in the Manifest."
+    with FakeNasaServer(fake_catalogue(n=10), faults={"search": ["ok", "503", "503", "503"]}) as srv:
+        with pytest.raises(NasaError, match=r"search 'galaxy' page 2: gave up after 3 tries \(HTTP 503\)"):
+            ingest_nasa(tmp_path, classes="galaxy", per_class=8, api_url=srv.url, page_size=4, retries=2, **FAST)
+    m = load_manifest(tmp_path)
+    assert len(m) == 4 and set(m.label) == {"galaxy"}

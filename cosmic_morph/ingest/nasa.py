@@ -368,19 +368,21 @@ async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, pa
         nonlocal inflight, stored
         done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
         stored += sum(t.result() for t in done)
-    async with contextlib.aclosing(client.search_items(query, page_size, max_pages)) as items:
-        async for it in items:
-            data = (it.get("data") or [{}])[0]; nid = data.get("nasa_id")
-            if not nid or data.get("media_type", "image") != "image" or nid in tried: continue
-            iid = f"nasa:{nid}"
-            if iid in known:
-                if known[iid] != cls and ck.also_matched(iid, cls): rep["conflicts"].append(f"{nid!r}: stored as {known[iid]}, also matched {cls}")
-                continue
-            tried.add(nid); inflight.add(asyncio.create_task(one(data)))
-            while inflight and stored + len(inflight) >= need: await settle()
-            if stored >= need: break
-    while inflight: await settle()
-    bar.close()
+    try:                                                       # a search that fails for good still lets in-flight images land
+        async with contextlib.aclosing(client.search_items(query, page_size, max_pages)) as items:
+            async for it in items:
+                data = (it.get("data") or [{}])[0]; nid = data.get("nasa_id")
+                if not nid or data.get("media_type", "image") != "image" or nid in tried: continue
+                iid = f"nasa:{nid}"
+                if iid in known:
+                    if known[iid] != cls and ck.also_matched(iid, cls): rep["conflicts"].append(f"{nid!r}: stored as {known[iid]}, also matched {cls}")
+                    continue
+                tried.add(nid); inflight.add(asyncio.create_task(one(data)))
+                while inflight and stored + len(inflight) >= need: await settle()
+                if stored >= need: break
+    finally:
+        while inflight: await settle()
+        bar.close()
     rep["stored"] += stored
     if stored < need: rep["short"].append(f"{cls}: {have + stored} of {per_class} (query {query!r} ran out)")
 
