@@ -139,7 +139,7 @@ def _fake_handle(self:FakeNasaServer, h):
     if f == "slow": h.delay += self.slow_s
     if f == "429": return self._send(h, 429, b'{"reason": "Too many requests"}', headers={"Retry-After": self.retry_after})
     if f in ("503", "404"): return self._json(h, int(f), dict(reason=f"fault {f}"))
-    if kind == "_stats": return self._json(h, 200, dict(counts=self.counts, image_hits=self.image_hits))
+    if kind == "_stats": return self._json(h, 200, dict(counts=self.counts, image_hits=self.image_hits, process_cpu_s=time.process_time()))
     if kind == "search": return self._search(h, parse_qs(parts.query))
     if kind == "asset": return self._asset(h, nid)
     if kind == "image": return self._image(h, nid, segs[-1], f)
