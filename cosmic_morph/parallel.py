@@ -9,7 +9,6 @@ from __future__ import annotations
 import os, sys, functools
 import numpy as np, pandas as pd
 import fsspec
-import dask.bag as db
 from tqdm.auto import tqdm
 from .config import get_logger
 from .manifest import ImageStore, ImageDecodeError, as_store, image_facts, encode_png
@@ -35,6 +34,7 @@ def parallel_map(fn, # a function of one item (picklable by cloudpickle for proc
     scheduler = scheduler or "threads"
     if isinstance(scheduler, str) and not _is_cluster(scheduler) and scheduler not in LOCAL_SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}: use one of {', '.join(LOCAL_SCHEDULERS)} or a 'tcp://host:port' address")
+    import dask.bag as db                                        # imported here: importing the library stays light
     workers = num_workers or os.cpu_count() or 1
     bag = db.from_sequence(items, npartitions=min(len(items), 4 * workers)).map(fn)
     if not _is_cluster(scheduler):
