@@ -1,4 +1,4 @@
-"""Real, labelled survey images that ship inside a PyPI package: the offline default every run starts from.
+"""Real labelled survey images: FIRST radio galaxies from a PyPI package (the offline default), and loaders for the Galaxy Zoo 2 and Galaxy10 DECaLS files.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/ingest_catalogs.html.md"""
 
@@ -9,16 +9,20 @@ from __future__ import annotations
 import io, zipfile, functools, importlib.util
 from pathlib import Path
 import numpy as np, pandas as pd
-import h5py
+import h5py, fsspec
+from PIL import Image
 from tqdm import tqdm
 from ..config import get_logger
 from ..manifest import (ImageStore, as_store, manifest_from_records, load_manifest, save_manifest,
-                                   upsert_manifest, encode_png)
+                                   upsert_manifest, encode_png, read_meta)
+from ..parallel import store_images
 
 # %% auto #0
 __all__ = ['FIRST_CLASSES', 'FIRST_FILES', 'FIRST_LICENCE', 'GZ2_TASKS', 'VOTE_COLUMNS', 'GZ5_CLASSES', 'WILLETT_THRESHOLDS',
-           'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records', 'ingest_first', 'vote_col', 'gz5_labels',
-           'ingest']
+           'HART16_BASE', 'FRACTION_KINDS', 'GZ2_LICENCE', 'KAGGLE_PARENT', 'KAGGLE_LICENCE', 'G10_CLASSES',
+           'G10_LICENCE', 'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records', 'ingest_first', 'vote_col',
+           'gz5_labels', 'hart16_vote_columns', 'read_table', 'ingest_gz2', 'kaggle_columns', 'kaggle_to_conditional',
+           'ingest_gz2_kaggle', 'ingest_galaxy10', 'ingest']
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #a7cea9c0
 FIRST_CLASSES = ["FRI", "FRII", "Compact", "Bent"]
@@ -132,7 +136,199 @@ def gz5_labels(votes:pd.DataFrame, # columns named by `VOTE_COLUMNS` (conditiona
     return pd.Series(np.select(conds, ["merger", "edge-on", "spiral", "elliptical"], "ambiguous"), index=votes.index, name="label")
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #14b6878a
-SOURCES = {"first": ingest_first}
+HART16_BASE = ["dr7objid", "ra", "dec", "gz2_class", "total_classifications", "total_votes"]
+FRACTION_KINDS = ("fraction", "weighted_fraction", "debiased")
+GZ2_LICENCE = "Galaxy Zoo 2 (Willett et al. 2013; Hart et al. 2016), CC BY 4.0; SDSS DR7 images, SDSS acknowledgement"
+
+def hart16_vote_columns(fraction:str="debiased") -> dict:
+    "Hart16 column -> Manifest `vote_*` column for one fraction kind (`fraction`, `weighted_fraction` or `debiased`)."
+    if fraction not in FRACTION_KINDS: raise ValueError(f"unknown fraction kind {fraction!r}: choose one of {', '.join(FRACTION_KINDS)}")
+    return {f"{c[len('vote_'):]}_{fraction}": c for c in VOTE_COLUMNS}
+
+def read_table(path, name:str="table", required=(), dtype=None) -> pd.DataFrame:
+    "Read a CSV (plain or compressed) and check its columns; one-line `ValueError` naming the file otherwise."
+    try: df = pd.read_csv(path, dtype=dtype, low_memory=False)
+    except FileNotFoundError: raise ValueError(f"{path}: {name} not found") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a readable {name} CSV ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: not a {name}: missing column(s) {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''} ({len(missing)} in all)")
+    return df
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #6c5c5e5d
+def _problem_lines(problems:list, n:int=3) -> str:
+    return f"{len(problems)} row(s) skipped: " + "; ".join(problems[:n]) + (" …" if len(problems) > n else "")
+
+def _check_votes(votes:pd.DataFrame, where:list) -> tuple:
+    "Indices of rows whose vote fractions are all present and in [0, 1], and a problem line for each other row."
+    bad_nan, bad_range = votes.isna(), (votes < -1e-6) | (votes > 1 + 1e-6)
+    problems, ok = [], []
+    for i, w in zip(votes.index, where):
+        if bad_nan.loc[i].any(): problems.append(f"{w}: missing value in {bad_nan.columns[bad_nan.loc[i].to_numpy()][0]}")
+        elif bad_range.loc[i].any(): problems.append(f"{w}: {bad_range.columns[bad_range.loc[i].to_numpy()][0]} outside [0, 1]")
+        else: ok.append(i)
+    return ok, problems
+
+def _store_voted(store, name, ids, votes, paths, metas, source, thresholds, captioner, problems, scheduler, progress, per_class=None):
+    labels = gz5_labels(votes, thresholds)
+    if per_class:                                               # the first `per_class` rows of each label, in file order
+        pick = np.flatnonzero(labels.groupby(labels).cumcount().to_numpy() < per_class)
+        ids, paths, metas = [ids[k] for k in pick], [paths[k] for k in pick], [metas[k] for k in pick]
+        votes, labels = votes.iloc[pick], labels.iloc[pick]
+    facts = store_images(store, list(zip(ids, paths)), scheduler=scheduler, progress=progress, desc=name)
+    rows = []
+    for k, (iid, f) in enumerate(zip(ids, facts)):
+        if "error" in f: problems.append(f"{metas[k]['where']}: {f['error']}"); continue
+        v = votes.iloc[k].clip(0, 1).to_dict()
+        rows.append(dict(image_id=iid, source=source, taxonomy="gz5", label=labels.iloc[k], **f, **v,
+                         caption=captioner(v) if captioner else None, meta={k2: x for k2, x in metas[k].items() if k2 != "where"}))
+    m = save_manifest(upsert_manifest(load_manifest(store), manifest_from_records(rows)), store) if rows else load_manifest(store)
+    counts = pd.Series([r["label"] for r in rows], dtype=object).value_counts().to_dict()
+    get_logger().info(f"{name}: {len(rows)} images ingested into {store.url} {counts}; "
+                      f"{_problem_lines(problems) if problems else 'no rows skipped'}; manifest has {len(m)} rows")
+    m.attrs["report"] = dict(stored=len(rows), labels=counts, skipped=list(problems))
+    return m
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #68424234
+def ingest_gz2(store:ImageStore|str, # where images and the Manifest go
+               table:str, # Hart et al. 2016 table, `gz2_hart16.csv` or `.csv.gz`
+               mapping:str, # `gz2_filename_mapping.csv` (objid, sample, asset_id)
+               images:str, # folder (or fsspec URL) holding `{asset_id}.jpg`
+               fraction:str="debiased", # which Hart16 fraction becomes `vote_*`: fraction | weighted_fraction | debiased
+               thresholds:dict|None=None, # overrides of `WILLETT_THRESHOLDS`
+               captioner=None, # optional `f(votes: dict) -> str` filling `caption`
+               per_class:int|None=None, # at most this many per gz5 class (file order); None for all
+               scheduler=None, # Dask scheduler for the image work (see `parallel_map`)
+               progress:bool=True
+              ) -> pd.DataFrame:
+    "Store Galaxy Zoo 2 images with their Hart16 vote fractions and gz5 labels; returns the store's whole Manifest."
+    store, cols = as_store(store), hart16_vote_columns(fraction)
+    t = read_table(table, "Hart et al. 2016 GZ2 table", HART16_BASE + list(cols), dtype={"dr7objid": str})
+    mp = read_table(mapping, "GZ2 filename mapping", ["objid", "asset_id"], dtype={"objid": str, "asset_id": str})
+    fname = Path(str(table)).name
+    where = [f"{fname} line {i + 2} (dr7objid {o})" for i, o in zip(t.index, t["dr7objid"])]
+    votes = t[list(cols)].apply(pd.to_numeric, errors="coerce").rename(columns=cols)
+    ok, problems = _check_votes(votes, where)
+    dup = t["dr7objid"].duplicated() | t["dr7objid"].isna()
+    problems += [f"{where[i]}: {'empty' if pd.isna(t.dr7objid[i]) else 'repeated'} dr7objid" for i in t.index[dup]]
+    asset = mp.dropna(subset=["objid"]).drop_duplicates("objid").set_index("objid")["asset_id"]
+    unmapped = [i for i in ok if not dup[i] and t.dr7objid[i] not in asset.index]
+    problems += [f"{where[i]}: no image in {Path(str(mapping)).name}" for i in unmapped]
+    keep = [i for i in ok if not dup[i] and i not in set(unmapped)]
+    root = str(images).rstrip("/")
+    metas = [dict(where=where[i], ra=t.ra[i], dec=t.dec[i], gz2_class=t.gz2_class[i], sample=t.get("sample", pd.Series(dtype=str)).get(i),
+                  total_classifications=t.total_classifications[i], total_votes=t.total_votes[i], asset_id=asset[t.dr7objid[i]],
+                  fraction=fraction, survey="SDSS DR7", licence=GZ2_LICENCE) for i in keep]
+    return _store_voted(store, "GZ2", [f"gz2:{t.dr7objid[i]}" for i in keep], votes.loc[keep],
+                        [f"{root}/{asset[t.dr7objid[i]]}.jpg" for i in keep], metas, "gz2", thresholds, captioner,
+                        problems, scheduler, progress, per_class)
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #04062951
+KAGGLE_PARENT = {1: None, 2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2", 6: None,
+                 7: "Class1.1", 8: "Class6.1", 9: "Class2.1", 10: "Class4.1", 11: "Class4.1"}
+KAGGLE_LICENCE = "Galaxy Zoo - The Galaxy Challenge (Kaggle 2014), competition rules; SDSS images, SDSS acknowledgement"
+
+def kaggle_columns() -> list:
+    "`Class1.1 … Class11.6`, in the order of `VOTE_COLUMNS`."
+    return [f"Class{k}.{j}" for k, answers in enumerate(GZ2_TASKS.values(), 1) for j in range(1, len(answers) + 1)]
+
+def kaggle_to_conditional(sol:pd.DataFrame) -> pd.DataFrame:
+    "Kaggle cumulative `Class*` fractions -> conditional `vote_*` fractions (0 where nobody reached the task)."
+    out = {}
+    for c, v in zip(kaggle_columns(), VOTE_COLUMNS):
+        p = KAGGLE_PARENT[int(c[5:].split(".")[0])]
+        x = pd.to_numeric(sol[c], errors="coerce")
+        if p is None: out[v] = x
+        else:
+            par = pd.to_numeric(sol[p], errors="coerce")
+            out[v] = (x / par.where(par > 0)).where(par != 0, 0.0)
+    return pd.DataFrame(out, index=sol.index).clip(upper=1.0)
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #a27a1c49
+def ingest_gz2_kaggle(store:ImageStore|str, # where images and the Manifest go
+                      solutions:str, # `training_solutions_rev1.csv`
+                      images:str, # folder (or fsspec URL) holding `{GalaxyID}.jpg` (`images_training_rev1`)
+                      thresholds:dict|None=None, # overrides of `WILLETT_THRESHOLDS`
+                      captioner=None, # optional `f(votes: dict) -> str` filling `caption`
+                      per_class:int|None=None, # at most this many per gz5 class (file order); None for all
+                      scheduler=None, progress:bool=True
+                     ) -> pd.DataFrame:
+    "Store Kaggle 2014 Galaxy Zoo images with conditional vote fractions and gz5 labels; returns the store's whole Manifest."
+    store = as_store(store)
+    sol = read_table(solutions, "Kaggle training_solutions_rev1", ["GalaxyID"] + kaggle_columns(), dtype={"GalaxyID": str})
+    fname = Path(str(solutions)).name
+    where = [f"{fname} line {i + 2} (GalaxyID {g})" for i, g in zip(sol.index, sol.GalaxyID)]
+    raw_ok, problems = _check_votes(sol[kaggle_columns()].apply(pd.to_numeric, errors="coerce"), where)
+    dup = sol.GalaxyID.duplicated() | sol.GalaxyID.isna()
+    problems += [f"{where[i]}: {'empty' if pd.isna(sol.GalaxyID[i]) else 'repeated'} GalaxyID" for i in sol.index[dup]]
+    keep = [i for i in raw_ok if not dup[i]]
+    votes, root = kaggle_to_conditional(sol.loc[keep]), str(images).rstrip("/")
+    metas = [dict(where=where[i], galaxy_id=sol.GalaxyID[i], fraction="kaggle", survey="SDSS DR7", licence=KAGGLE_LICENCE) for i in keep]
+    return _store_voted(store, "GZ2 Kaggle", [f"gzk:{sol.GalaxyID[i]}" for i in keep], votes,
+                        [f"{root}/{sol.GalaxyID[i]}.jpg" for i in keep], metas, "gz2_kaggle", thresholds, captioner,
+                        problems, scheduler, progress, per_class)
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #62f837de
+G10_CLASSES = ["Disturbed", "Merging", "Round Smooth", "In-between Round Smooth", "Cigar Shaped Smooth", "Barred Spiral",
+               "Unbarred Tight Spiral", "Unbarred Loose Spiral", "Edge-on without Bulge", "Edge-on with Bulge"]
+G10_LICENCE = ("Galaxy10 DECaLS (Leung & Bovy, astroNN); DESI Legacy Imaging Surveys images (acknowledgement policy); "
+               "Galaxy Zoo DECaLS labels (Walmsley et al. 2022), CC BY 4.0")
+
+def _open_h5(path) -> h5py.File:
+    try: return h5py.File(path, "r") if Path(str(path)).exists() or "://" not in str(path) else h5py.File(fsspec.open(str(path), "rb").open(), "r")
+    except FileNotFoundError: raise ValueError(f"{path}: Galaxy10 file not found") from None
+    except OSError as e: raise ValueError(f"{path}: not an HDF5 file ({str(e).splitlines()[0][:100]})") from None
+
+def _g10_columns(f, path) -> dict:
+    missing = [d for d in ("images", "ans", "ra", "dec", "redshift", "pxscale") if d not in f]
+    if missing: raise ValueError(f"{path}: not a Galaxy10 DECaLS file: missing dataset(s) {', '.join(missing)}")
+    im = f["images"]
+    if im.ndim != 4 or im.shape[-1] != 3: raise ValueError(f"{path}: 'images' has shape {im.shape}, expected (N, H, W, 3)")
+    cols = {k: f[k][()] for k in ("ans", "ra", "dec", "redshift", "pxscale")}
+    bad = [k for k, v in cols.items() if len(v) != im.shape[0]]
+    if bad: raise ValueError(f"{path}: dataset(s) {', '.join(bad)} do not have one value per image ({im.shape[0]})")
+    return cols
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #b6f10ad1
+def ingest_galaxy10(store:ImageStore|str, # where images and the Manifest go
+                    h5:str, # `Galaxy10_DECals.h5`
+                    per_class:int|None=None, # at most this many per class (file order); None for all
+                    chunk:int=256, # image rows read from the file at a time
+                    scheduler=None, # Dask scheduler for encoding and storing (see `parallel_map`)
+                    progress:bool=True
+                   ) -> pd.DataFrame:
+    "Store Galaxy10 DECaLS images (PNG) with their class, streaming the HDF5 file in chunks; returns the store's whole Manifest."
+    store, name = as_store(store), Path(str(h5)).name
+    with _open_h5(h5) as f:
+        cols = _g10_columns(f, h5); ans = cols["ans"]
+        problems = [f"{name} row {i}: class {ans[i].item()} is not 0-9" for i in np.flatnonzero((ans < 0) | (ans > 9))]
+        take = [i for i in range(len(ans)) if 0 <= ans[i] <= 9]
+        if per_class:                                           # the first `per_class` of each class, in file order
+            rank = pd.Series(ans).groupby(ans).cumcount().to_numpy(); take = [i for i in take if rank[i] < per_class]
+        rows, bar = [], tqdm(total=len(take), desc="Galaxy10", unit="img", leave=False, disable=not progress)
+        for start in range(0, len(take), chunk):
+            sel = take[start:start + chunk]
+            block = f["images"][sel[0]:sel[-1] + 1] if sel[-1] - sel[0] < 2 * len(sel) else f["images"][sel]
+            pix = block[np.asarray(sel) - sel[0]] if len(block) != len(sel) else block
+            facts = store_images(store, [(f"g10:{i}", pix[k]) for k, i in enumerate(sel)], scheduler=scheduler, progress=False)
+            for i, fa in zip(sel, facts):
+                if "error" in fa: problems.append(f"{name} row {i}: {fa['error']}"); continue
+                z = float(cols["redshift"][i])
+                rows.append(dict(image_id=f"g10:{i}", source="galaxy10", taxonomy="g10", label=G10_CLASSES[int(ans[i])], **fa,
+                                 meta=dict(ra=float(cols["ra"][i]), dec=float(cols["dec"][i]), redshift=None if np.isnan(z) else z,
+                                           pxscale=float(cols["pxscale"][i]), class_index=int(ans[i]),
+                                           survey="DESI Legacy Imaging Surveys (DECaLS) g, r, z", licence=G10_LICENCE)))
+            bar.update(len(sel))
+        bar.close()
+    m = save_manifest(upsert_manifest(load_manifest(store), manifest_from_records(rows)), store) if rows else load_manifest(store)
+    get_logger().info(f"Galaxy10: {len(rows)} images ingested into {store.url}; "
+                      f"{_problem_lines(problems) if problems else 'no rows skipped'}; manifest has {len(m)} rows")
+    m.attrs["report"] = dict(stored=len(rows), skipped=problems)
+    return m
+
+# %% ../../nbs/03_ingest_catalogs.ipynb #b424b660
+SOURCES = {"first": ingest_first, "gz2": ingest_gz2, "gz2_kaggle": ingest_gz2_kaggle, "galaxy10": ingest_galaxy10}
 
 def ingest(source:str, store:ImageStore|str, **kwargs) -> pd.DataFrame:
     "Ingest `source` into `store` and return the store's Manifest."
