@@ -13,12 +13,41 @@ from pathlib import Path
 __all__ = ['build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #1fc2fee6
-def _ingest(a):
+def _csv(v): return [x.strip() for x in str(v).split(",") if x.strip()] if v else None
+
+def _need(a, *flags):
+    "Fail in one line when a source's required flags are missing."
+    missing = [f"--{f.replace('_', '-')}" for f in flags if not getattr(a, f)]
+    if missing: raise ValueError(f"ingest {a.source} needs {' and '.join(missing)}")
+
+def _ingest_source(a):
+    "Call the library's ingest function for `a.source` with the flags that source takes."
+    if a.source == "nasa":
+        from cosmic_morph.ingest.nasa import ingest_nasa, NASA_API
+        return ingest_nasa(a.store, classes=_csv(a.classes), per_class=a.per_class or 20, api_url=a.api_url or NASA_API,
+                           concurrency=a.concurrency or 8)
+    if a.source == "synthetic":
+        from cosmic_morph.synthetic import ingest_synthetic
+        return ingest_synthetic(a.store, n=a.n if a.n is not None else 50, seed=a.seed or 0, size=a.size or 424, workers=a.workers)
     from cosmic_morph.ingest.catalogs import ingest
-    if a.source != "first":
-        raise NotImplementedError(f"ingest {a.source}: not built yet (its issue has not landed); 'ingest first' works offline")
-    m = ingest("first", a.store, per_class=a.per_class or None, which=a.which)
-    print(json.dumps(dict(store=a.store, rows=len(m), labels=m["label"].value_counts().to_dict())))
+    if a.source == "first": return ingest("first", a.store, per_class=a.per_class or None, which=a.which)
+    if a.source == "galaxy10":
+        _need(a, "h5"); return ingest("galaxy10", a.store, h5=a.h5, per_class=a.per_class or None, scheduler=a.scheduler)
+    from cosmic_morph.synthetic import caption_from_votes   # GZ2 rows get the same templated captions as synthetic ones
+    if a.solutions:
+        _need(a, "images")
+        return ingest("gz2_kaggle", a.store, solutions=a.solutions, images=a.images, captioner=caption_from_votes, scheduler=a.scheduler)
+    _need(a, "table", "mapping", "images")
+    return ingest("gz2", a.store, table=a.table, mapping=a.mapping, images=a.images, fraction=a.fraction,
+                  captioner=caption_from_votes, scheduler=a.scheduler)
+
+def _ingest(a):
+    m = _ingest_source(a)
+    src = {"gz2": "gz2_kaggle" if a.solutions else "gz2"}.get(a.source, a.source)
+    mine = m[m["source"] == src]
+    out = dict(store=str(a.store), source=src, rows=len(m), source_rows=len(mine), labels=mine["label"].value_counts().to_dict())
+    if m.attrs.get("report"): out["report"] = m.attrs["report"]
+    print(json.dumps(out, default=str))
 
 def _split(a):
     from cosmic_morph.split import split_store, parse_ratios, leakage_report
@@ -68,9 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="add a source's images to a store")
     s.add_argument("source", choices=["first", "nasa", "gz2", "galaxy10", "synthetic"])
     s.add_argument("--store", required=True); s.add_argument("--per-class", type=int, default=None)
-    s.add_argument("--which", default="literature", help="FIRST: literature | crossvalid_0..4 | crossvalid_test")
-    for flag in ("--classes", "--api-url", "--concurrency", "--table", "--mapping", "--images", "--h5", "--n", "--seed"):
-        s.add_argument(flag, default=None, help="used by sources added in later issues")
+    s.add_argument("--which", default="literature", help="first: literature | crossvalid_0..4 | crossvalid_test")
+    s.add_argument("--classes", help="nasa: comma-separated classes (default all six)")
+    s.add_argument("--api-url", help="nasa: API root (default https://images-api.nasa.gov)")
+    s.add_argument("--concurrency", type=int, help="nasa: requests in flight (default 8)")
+    s.add_argument("--table", help="gz2: Hart et al. 2016 table (.csv or .csv.gz)")
+    s.add_argument("--mapping", help="gz2: gz2_filename_mapping.csv")
+    s.add_argument("--solutions", help="gz2: Kaggle 2014 training_solutions_rev1.csv instead of --table/--mapping")
+    s.add_argument("--images", help="gz2: folder of {asset_id}.jpg (or Kaggle {GalaxyID}.jpg)")
+    s.add_argument("--fraction", default="debiased", help="gz2: fraction | weighted_fraction | debiased (default)")
+    s.add_argument("--h5", help="galaxy10: Galaxy10_DECals.h5")
+    s.add_argument("--scheduler", help="gz2/galaxy10: Dask scheduler: threads | processes | tcp://host:8786")
+    s.add_argument("--n", type=int, help="synthetic: galaxies to render (default 50)")
+    s.add_argument("--seed", type=int, help="synthetic: seed (default 0)")
+    s.add_argument("--size", type=int, help="synthetic: image side in pixels (default 424)")
+    s.add_argument("--workers", type=int, help="synthetic: render processes")
     s.set_defaults(func=_ingest)
     s = sub.add_parser("split", help="assign train/valid/test without leakage")
     s.add_argument("--store", required=True); s.add_argument("--seed", type=int, default=42)
