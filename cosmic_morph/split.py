@@ -199,7 +199,7 @@ def leakage_report(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, groups:p
                    store:ImageStore|str|None=None # pixel-verify near-duplicates against this store
                   ) -> dict:
     "Duplicate groups crossing splits (overall and per pair of splits), label conflicts, and rows without a split."
-    g = near_duplicate_groups(df, max_distance, store=store) if groups is None else groups
+    g = groups if groups is not None else _known_groups(df, max_distance, store)
     code = pd.Categorical(df["split"].astype("string"), categories=list(SPLITS)).codes   # -1 when unsplit
     gi = g.to_numpy(); has = np.zeros((gi.max() + 1 if len(gi) else 0, len(SPLITS)), bool)
     has[gi[code >= 0], code[code >= 0]] = True                                          # group × split membership
@@ -210,6 +210,17 @@ def leakage_report(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, groups:p
                 groups_crossing_splits=len(crossing), rows_in_crossing_groups=int(g.isin(crossing).sum()),
                 crossing=pairs, label_conflicts=int((df["label"].astype("string").groupby(g).nunique() > 1).sum()),
                 unsplit_rows=int(df["split"].isna().sum()), max_distance=max_distance)
+
+def _index_key(df:pd.DataFrame) -> str:
+    import hashlib
+    return hashlib.sha1("\x1f".join(map(str, df.index)).encode() + "\x1e".join(df["image_id"].astype(str)).encode()).hexdigest()
+
+def _known_groups(df:pd.DataFrame, max_distance, store) -> pd.Series:
+    "The groups `split_manifest` used (kept in `df.attrs`) when they fit `df`, else freshly computed ones."
+    known = df.attrs.get("split_groups")   # plain JSON values: cheap for pandas to copy along
+    if store is None and known and known["max_distance"] == max_distance and known["index"] == _index_key(df):
+        return pd.Series(np.frombuffer(bytes.fromhex(known["groups"]), np.int64), index=df.index, name="group")
+    return near_duplicate_groups(df, max_distance, store=store)
 
 class LeakageError(ValueError): "A duplicate group spans more than one split."
 
@@ -260,6 +271,7 @@ def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_so
                                     max_distance=max_distance, pixel_verified=store is not None, source_leaks=source_leaks, source_split=source_report,
                                     moved=moved, leakage=leakage_report(df, max_distance, groups),
                                     label_conflicts=label_conflicts(df, groups).to_dict("records"))
+    df.attrs["split_groups"] = dict(max_distance=max_distance, index=_index_key(df), groups=groups.to_numpy(np.int64).tobytes().hex())   # so a later leakage_report(df) judges by the same (pixel-verified) groups
     return df
 
 # %% ../nbs/06_split.ipynb #1c50e36d
@@ -284,7 +296,8 @@ def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_
     df = split_manifest(df, ratios, seed, keep_source_split, max_distance, source_leaks, store=store if verify else None)
     rep = df.attrs["split_report"]
     r = check_no_leakage(df, max_distance, store=store if verify else None)
-    save_manifest(df, store)
+    plain = df.copy(); plain.attrs = {}       # the report goes to split_report.json, not into Parquet metadata
+    save_manifest(plain, store)
     store._atomic_write("split_report.json", json.dumps(rep, indent=1, default=str).encode())
     log = get_logger()
     if rep["source_split"] and rep["source_split"]["groups_crossing_splits"]:
