@@ -88,10 +88,11 @@ def plot_image_stats(stats:pd.DataFrame):
     sns.boxplot(geo, x="label", y="pixels", hue="axis", ax=axs[0]); axs[0].set_title("image size")
     sns.countplot(stats, x="label", hue="mode", ax=axs[1]); axs[1].set_title("mode")
     sns.violinplot(stats, x="label", y="brightness", ax=axs[2], cut=0); axs[2].set_title("mean brightness (0–255)")
-    sns.violinplot(stats, x="label", y="source_fraction", ax=axs[3], cut=0, log_scale=True); axs[3].set_title("fraction of frame above 5% of peak")
+    frac = stats.assign(source_fraction=stats.source_fraction.clip(lower=1e-5))      # a blank frame would be log(0)
+    sns.violinplot(frac, x="label", y="source_fraction", ax=axs[3], cut=0, log_scale=True); axs[3].set_title("fraction of frame above 5% of peak")
     fig.tight_layout(); return fig
 
-# %% ../nbs/05_eda.ipynb #76418423
+# %% ../nbs/05_eda.ipynb #40b68e53
 def plot_vote_fractions(df:pd.DataFrame, max_columns:int=9):
     "Histogram per `vote_*` column (the first `max_columns`), coloured by label; `None` when there are none."
     cols = [c for c in df.columns if c.startswith("vote_") and df[c].notna().any()][:max_columns]
@@ -102,7 +103,7 @@ def plot_vote_fractions(df:pd.DataFrame, max_columns:int=9):
                     element="step", stat="density", common_norm=False, height=2.4, aspect=1.4, facet_kws=dict(sharey=False))
     g.set_titles("{col_name}", size=8); return g.figure
 
-# %% ../nbs/05_eda.ipynb #37a82cf3
+# %% ../nbs/05_eda.ipynb #b54f6202
 def duplicate_summary(df:pd.DataFrame, store:ImageStore|str|None=None, max_distance:int|None=None) -> pd.DataFrame:
     "One row per group of two or more images: group, size, labels, splits, image_ids (largest first)."
     from cosmic_morph.split import near_duplicate_groups, MAX_DISTANCE
@@ -126,7 +127,7 @@ def plot_duplicate_examples(summary:pd.DataFrame, store:ImageStore|str, n:int=8,
             if c < row.size: _show(ax, _read(store, row.uris[c]), row.image_ids[c]); ax.axis("on")
     fig.suptitle("near-duplicate groups (first images of each)", y=1.0); fig.tight_layout(); return fig
 
-# %% ../nbs/05_eda.ipynb #b8b1d512
+# %% ../nbs/05_eda.ipynb #29f09d60
 def _jpeg(img, q=75):
     b = io.BytesIO(); img.save(b, "JPEG", quality=q); return Image.open(io.BytesIO(b.getvalue())).convert(img.mode)
 def _noise(img, s=4.0, seed=0):
@@ -156,7 +157,7 @@ def plant_near_duplicates(df:pd.DataFrame, store:ImageStore|str, image_ids:list,
                              image_id=f"{iid}~{k}", meta=meta))
     return manifest_from_records(recs)
 
-# %% ../nbs/05_eda.ipynb #af397cf5
+# %% ../nbs/05_eda.ipynb #a9379d67
 def pair_distances(phash:pd.Series) -> np.ndarray:
     "Hamming distances of all pairs of distinct rows (O(n²): for studies of a few thousand images)."
     from cosmic_morph.split import hash_values, hamming

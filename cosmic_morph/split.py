@@ -16,9 +16,9 @@ from .config import get_logger
 
 # %% auto #0
 __all__ = ['MIN_SIMILARITY', 'MAX_DISTANCE', 'MAX_NEIGHBOURS', 'duplicate_groups', 'hash_values', 'hamming',
-           'near_duplicate_pairs', 'image_similarity', 'near_duplicate_groups', 'label_conflicts', 'parse_ratios',
-           'assign_splits', 'leakage_report', 'LeakageError', 'check_no_leakage', 'split_manifest', 'rehash_manifest',
-           'split_store']
+           'near_duplicate_pairs', 'image_similarity', 'sky_pairs', 'near_duplicate_groups', 'label_conflicts',
+           'parse_ratios', 'assign_splits', 'leakage_report', 'LeakageError', 'check_no_leakage', 'split_manifest',
+           'rehash_manifest', 'split_store']
 
 # %% ../nbs/06_split.ipynb #598e2d92
 def duplicate_groups(df:pd.DataFrame) -> pd.Series:
@@ -125,11 +125,24 @@ def _verified_edges(df, sha, rows, inv, ok, pairs, store, min_similarity):
         if sha[a] != sha[b] and image_similarity(px(a), px(b)) >= min_similarity: edges.append((a, b))
     return np.array(edges, np.int64).reshape(-1, 2)
 
+def sky_pairs(df:pd.DataFrame, max_separation_arcsec:float) -> np.ndarray:
+    "Row pairs `(i, j)` whose `meta` positions (`ra`, `dec` in degrees) lie within `max_separation_arcsec`."
+    from astropy.coordinates import SkyCoord
+    import astropy.units as u
+    meta = [read_meta(m) for m in df["meta"]]
+    rows = np.array([k for k, m in enumerate(meta) if m.get("ra") is not None and m.get("dec") is not None], np.int64)
+    if len(rows) < 2: return np.zeros((0, 2), np.int64)
+    c = SkyCoord([meta[k]["ra"] for k in rows]*u.deg, [meta[k]["dec"] for k in rows]*u.deg)
+    i, j, _, _ = c.search_around_sky(c, max_separation_arcsec*u.arcsec)
+    keep = i < j
+    return np.stack([rows[i[keep]], rows[j[keep]]], 1)
+
 def near_duplicate_groups(df:pd.DataFrame,
                           max_distance:int|None=MAX_DISTANCE, # Hamming threshold; None groups by sha256 only
                           max_neighbours:int|None=MAX_NEIGHBOURS, # crowded hashes (more distinct images nearby) link nothing
                           store:ImageStore|str|None=None, # when given, candidates must pass the pixel check
-                          min_similarity:float=MIN_SIMILARITY
+                          min_similarity:float=MIN_SIMILARITY,
+                          max_separation_arcsec:float|None=None # also join rows whose sky positions are this close
                          ) -> pd.Series:
     "Group id per row: identical `sha256`, or perceptual hashes within `max_distance` (pixel-verified with a `store`), joined transitively."
     n = len(df)
@@ -144,6 +157,8 @@ def near_duplicate_groups(df:pd.DataFrame,
             src.append(rows[ok[inv]]); dst.append(total + inv[ok[inv]])   # row → its hash node
             src.append(total + pairs[:, 0]); dst.append(total + pairs[:, 1])
             total += len(ok)
+    if max_separation_arcsec and "meta" in df and n:
+        e = sky_pairs(df, max_separation_arcsec); src.append(e[:, 0]); dst.append(e[:, 1])
     src, dst = np.concatenate(src), np.concatenate(dst)
     g = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(total, total))
     _, comp = connected_components(g, directed=False)
@@ -196,10 +211,11 @@ def assign_splits(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42,
 
 # %% ../nbs/06_split.ipynb #756949db
 def leakage_report(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, groups:pd.Series|None=None,
-                   store:ImageStore|str|None=None # pixel-verify near-duplicates against this store
+                   store:ImageStore|str|None=None, # pixel-verify near-duplicates against this store
+                   max_separation_arcsec:float|None=None # also group rows this close on the sky
                   ) -> dict:
     "Duplicate groups crossing splits (overall and per pair of splits), label conflicts, and rows without a split."
-    g = groups if groups is not None else _known_groups(df, max_distance, store)
+    g = groups if groups is not None else _known_groups(df, max_distance, store, max_separation_arcsec)
     code = pd.Categorical(df["split"].astype("string"), categories=list(SPLITS)).codes   # -1 when unsplit
     gi = g.to_numpy(); has = np.zeros((gi.max() + 1 if len(gi) else 0, len(SPLITS)), bool)
     has[gi[code >= 0], code[code >= 0]] = True                                          # group × split membership
@@ -215,18 +231,20 @@ def _index_key(df:pd.DataFrame) -> str:
     import hashlib
     return hashlib.sha1("\x1f".join(map(str, df.index)).encode() + "\x1e".join(df["image_id"].astype(str)).encode()).hexdigest()
 
-def _known_groups(df:pd.DataFrame, max_distance, store) -> pd.Series:
+def _known_groups(df:pd.DataFrame, max_distance, store, max_separation_arcsec=None) -> pd.Series:
     "The groups `split_manifest` used (kept in `df.attrs`) when they fit `df`, else freshly computed ones."
     known = df.attrs.get("split_groups")   # plain JSON values: cheap for pandas to copy along
-    if store is None and known and known["max_distance"] == max_distance and known["index"] == _index_key(df):
+    if store is None and known and known["max_distance"] == max_distance and known["index"] == _index_key(df) \
+       and (max_separation_arcsec is None or known.get("max_separation_arcsec") == max_separation_arcsec):
         return pd.Series(np.frombuffer(bytes.fromhex(known["groups"]), np.int64), index=df.index, name="group")
-    return near_duplicate_groups(df, max_distance, store=store)
+    return near_duplicate_groups(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
 
 class LeakageError(ValueError): "A duplicate group spans more than one split."
 
-def check_no_leakage(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, store:ImageStore|str|None=None) -> dict:
+def check_no_leakage(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, store:ImageStore|str|None=None,
+                     max_separation_arcsec:float|None=None) -> dict:
     "The `leakage_report` of `df`, raising `LeakageError` if any duplicate group crosses splits."
-    r = leakage_report(df, max_distance, store=store)
+    r = leakage_report(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
     if r["groups_crossing_splits"]:
         raise LeakageError(f"{r['groups_crossing_splits']} duplicate group(s) cross splits ({r['rows_in_crossing_groups']} rows; "
                            + ", ".join(f"{k} {v}" for k, v in r["crossing"].items() if v) + "): test images also appear in train/valid")
@@ -242,13 +260,14 @@ def _resolve(splits:pd.Series, how:str) -> str:
 def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True,
                    max_distance:int|None=MAX_DISTANCE, # near-duplicate threshold (None: exact copies only)
                    source_leaks:str="train", # a published group crossing splits: "train" | "majority" | "raise"
-                   store:ImageStore|str|None=None # the images, to pixel-verify near-duplicate candidates
+                   store:ImageStore|str|None=None, # the images, to pixel-verify near-duplicate candidates
+                   max_separation_arcsec:float|None=None # also group rows this close on the sky (same source, two catalogues)
                   ) -> pd.DataFrame:
     "`df` with its `split` column (re)assigned without leakage; returns a copy whose `attrs['split_report']` says what was found."
     if source_leaks not in ("train", "majority", "raise"):
         raise ValueError(f"source_leaks {source_leaks!r}: choose train, majority or raise")
     df = df.copy()
-    groups = near_duplicate_groups(df, max_distance, store=store)
+    groups = near_duplicate_groups(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
     src = pd.Series([read_meta(m).get("source_split") for m in df["meta"]], index=df.index, dtype="string")
     keep = src.notna() & keep_source_split
     df["split"] = pd.Series(pd.NA, index=df.index, dtype="string")
@@ -268,10 +287,10 @@ def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_so
     rest = df["split"].isna()
     if rest.any(): df.loc[rest, "split"] = assign_splits(df[rest], ratios, seed, groups=groups[rest]).astype("string")
     df.attrs["split_report"] = dict(seed=seed, ratios=list(parse_ratios(ratios)), keep_source_split=keep_source_split,
-                                    max_distance=max_distance, pixel_verified=store is not None, source_leaks=source_leaks, source_split=source_report,
+                                    max_distance=max_distance, pixel_verified=store is not None, max_separation_arcsec=max_separation_arcsec, source_leaks=source_leaks, source_split=source_report,
                                     moved=moved, leakage=leakage_report(df, max_distance, groups),
                                     label_conflicts=label_conflicts(df, groups).to_dict("records"))
-    df.attrs["split_groups"] = dict(max_distance=max_distance, index=_index_key(df), groups=groups.to_numpy(np.int64).tobytes().hex())   # so a later leakage_report(df) judges by the same (pixel-verified) groups
+    df.attrs["split_groups"] = dict(max_distance=max_distance, max_separation_arcsec=max_separation_arcsec, index=_index_key(df), groups=groups.to_numpy(np.int64).tobytes().hex())   # so a later leakage_report(df) judges by the same (pixel-verified) groups
     return df
 
 # %% ../nbs/06_split.ipynb #1c50e36d
@@ -286,16 +305,18 @@ def rehash_manifest(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -
 def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True,
                 max_distance:int|None=MAX_DISTANCE, source_leaks:str="train",
                 rehash:bool=False, # recompute `phash` from the images first (stores ingested before this issue)
-                verify:bool=True   # pixel-verify near-duplicate candidates against the store's images
+                verify:bool=True,  # pixel-verify near-duplicate candidates against the store's images
+                max_separation_arcsec:float|None=None # also group rows this close on the sky
                ) -> pd.DataFrame:
     "Split the Manifest of `store`, check it for leakage, write it (and `split_report.json`) back and return it."
     store = as_store(store)
     df = load_manifest(store)
     if not len(df): raise ValueError(f"{store.url}: the store has no manifest rows to split")
     if rehash: df = rehash_manifest(df, store)
-    df = split_manifest(df, ratios, seed, keep_source_split, max_distance, source_leaks, store=store if verify else None)
+    df = split_manifest(df, ratios, seed, keep_source_split, max_distance, source_leaks, store=store if verify else None,
+                        max_separation_arcsec=max_separation_arcsec)
     rep = df.attrs["split_report"]
-    r = check_no_leakage(df, max_distance, store=store if verify else None)
+    r = check_no_leakage(df, max_distance, store=store if verify else None, max_separation_arcsec=max_separation_arcsec)
     plain = df.copy(); plain.attrs = {}       # the report goes to split_report.json, not into Parquet metadata
     save_manifest(plain, store)
     store._atomic_write("split_report.json", json.dumps(rep, indent=1, default=str).encode())
