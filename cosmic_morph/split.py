@@ -1,4 +1,4 @@
-"""A seeded, stratified train/valid/test split over duplicate groups, that keeps a source's published split when asked.
+"""Exact and near-duplicate groups (sha256 + perceptual hash), a seeded stratified split over groups, a source's published split kept and checked, and a leakage check that tests and the pipeline call.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/split.html.md"""
 
@@ -6,13 +6,19 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/split.html.md"""
 
 # %% ../nbs/06_split.ipynb #eeae6cdf
 from __future__ import annotations
+import io, json, itertools
 import numpy as np, pandas as pd
-from .manifest import ImageStore, SPLITS, load_manifest, save_manifest, read_meta, manifest_from_records
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from PIL import Image
+from .manifest import ImageStore, SPLITS, load_manifest, save_manifest, read_meta, as_store, image_facts
 from .config import get_logger
 
 # %% auto #0
-__all__ = ['duplicate_groups', 'parse_ratios', 'assign_splits', 'leakage_report', 'LeakageError', 'check_no_leakage',
-           'split_manifest', 'split_store']
+__all__ = ['MIN_SIMILARITY', 'MAX_DISTANCE', 'MAX_NEIGHBOURS', 'duplicate_groups', 'hash_values', 'hamming',
+           'near_duplicate_pairs', 'image_similarity', 'sky_pairs', 'near_duplicate_groups', 'label_conflicts',
+           'parse_ratios', 'assign_splits', 'leakage_report', 'LeakageError', 'check_no_leakage', 'split_manifest',
+           'rehash_manifest', 'split_store']
 
 # %% ../nbs/06_split.ipynb #598e2d92
 def duplicate_groups(df:pd.DataFrame) -> pd.Series:
@@ -20,6 +26,158 @@ def duplicate_groups(df:pd.DataFrame) -> pd.Series:
     return pd.Series(pd.factorize(df["sha256"])[0], index=df.index, name="group")
 
 # %% ../nbs/06_split.ipynb #2428d263
+def hash_values(phash:pd.Series) -> tuple:
+    "`(values, valid)`: hex perceptual hashes as `uint64` and a mask of rows that have one."
+    s = pd.Series(phash, dtype="string")
+    valid = s.notna().to_numpy()
+    vals = np.zeros(len(s), np.uint64)
+    if valid.any():
+        try: vals[valid] = np.array([int(h, 16) for h in s[valid]], dtype=np.uint64)
+        except (ValueError, OverflowError):
+            bad = next(h for h in s[valid] if not _is_hash(h))
+            raise ValueError(f"phash {bad!r}: not a 64-bit hexadecimal perceptual hash") from None
+    return vals, valid
+
+def _is_hash(h:str) -> bool:
+    try: return 0 <= int(h, 16) < 2**64
+    except ValueError: return False
+
+def hamming(a, b) -> np.ndarray:
+    "Bitwise Hamming distance between `uint64` hashes (broadcasting)."
+    return np.bitwise_count(np.asarray(a, np.uint64) ^ np.asarray(b, np.uint64))
+
+def _masks(bits:int, radius:int) -> np.ndarray:
+    return np.array([sum(1 << i for i in c) for r in range(radius + 1) for c in itertools.combinations(range(bits), r)], np.int64)
+
+def near_duplicate_pairs(values:np.ndarray, # distinct `uint64` hashes
+                         max_distance:int   # pairs within this Hamming distance are returned
+                        ) -> np.ndarray:
+    "Index pairs `(i, j, distance)`, `i < j`, of `values` within `max_distance`, by multi-index hashing on four 16-bit bands."
+    v = np.asarray(values, np.uint64); n = len(v)
+    out = [np.zeros(0, np.int64)]
+    if n < 2 or max_distance < 0: return np.zeros((0, 3), np.int64)
+    masks = _masks(16, max_distance // 4)
+    for b in range(4):
+        band = ((v >> np.uint64(16*b)) & np.uint64(0xFFFF)).astype(np.int64)
+        order = np.argsort(band, kind="stable")                      # rows sorted by band value
+        count = np.bincount(band, minlength=1 << 16); start = np.cumsum(count) - count   # a 65 536-entry index
+        for m in masks:
+            lo, cnt = start[band ^ m], count[band ^ m]
+            if not cnt.any(): continue
+            i = np.repeat(np.arange(n), cnt)
+            j = order[np.repeat(lo, cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+            keep = i < j; i, j = i[keep], j[keep]
+            d = hamming(v[i], v[j]); near = d <= max_distance            # exact check on candidates only
+            out.append(i[near]*n + j[near])
+    p = np.unique(np.concatenate(out))
+    i, j = p // n, p % n
+    return np.column_stack([i, j, hamming(v[i], v[j]).astype(np.int64)])
+
+# %% ../nbs/06_split.ipynb #321b858b
+MIN_SIMILARITY = 0.92   # pixel similarity a hash candidate needs to count as a near-duplicate (with a store)
+
+def _pixels(img, size:int=128) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+    a = np.asarray(img.convert("L").resize((size, size), Image.BILINEAR), np.float32)
+    a = a - np.median(a); peak = float(a.max())
+    a = a/peak if peak > 0 else np.zeros_like(a); a[a < 0.05] = 0
+    return gaussian_filter(np.arcsinh(10*a)/np.arcsinh(10), 1.0)
+
+def image_similarity(a, b, # PIL images
+                     shift:int=2 # largest shift (pixels at 128 px) tried
+                    ) -> float:
+    "Best cosine similarity of two images, noise-gated, stretched, blurred and resized to 128 px, over small shifts."
+    x, y = (_pixels(i) if not isinstance(i, np.ndarray) else i for i in (a, b))
+    nx, best = np.linalg.norm(x), 0.0
+    for dy in range(-shift, shift + 1):
+        for dx in range(-shift, shift + 1):
+            z = np.roll(y, (dy, dx), (0, 1)); d = nx*np.linalg.norm(z)
+            if d > 0: best = max(best, float((x*z).sum()/d))
+    return best
+
+# %% ../nbs/06_split.ipynb #5f3006bc
+MAX_DISTANCE = 4     # default Hamming threshold (of 64 bits); chosen on FIRST in 05_eda
+MAX_NEIGHBOURS = 8   # a hash near more distinct images than this identifies a look, not an image
+
+def _hash_graph(df:pd.DataFrame, sha:np.ndarray, max_distance:int, max_neighbours:int|None):
+    "Distinct hash values, row → value index, informative mask and close value pairs."
+    vals, valid = hash_values(df["phash"])
+    uniq, inv = np.unique(vals[valid], return_inverse=True)
+    w = pd.Series(sha[valid]).groupby(inv).nunique().to_numpy()          # distinct images per hash value
+    pairs = near_duplicate_pairs(uniq, max_distance)
+    crowd = w - 1 + np.bincount(pairs[:, 0], w[pairs[:, 1]], len(uniq)) + np.bincount(pairs[:, 1], w[pairs[:, 0]], len(uniq))
+    ok = crowd <= (max_neighbours if max_neighbours is not None else np.inf)
+    return np.flatnonzero(valid), inv, ok, pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
+
+def _verified_edges(df, sha, rows, inv, ok, pairs, store, min_similarity):
+    "Row pairs behind informative hash links whose pixels pass `image_similarity`."
+    store = as_store(store)
+    first = pd.Series(rows).groupby(sha[rows]).first()                     # one row per distinct image
+    rep = pd.Series(first.to_numpy(), index=first.index)
+    members = pd.Series(rows).groupby(inv).agg(lambda r: sorted(set(rep[sha[list(r)]])))
+    cand = [(a, b) for u in np.flatnonzero(ok) for a, b in itertools.combinations(members[u], 2)]
+    cand += [(a, b) for u, v, _ in pairs for a in members[u] for b in members[v]]
+    cache, edges = {}, []
+    def px(i):
+        if i not in cache: cache[i] = _pixels(Image.open(io.BytesIO(store.read_bytes(df["uri"].iat[i]))))
+        return cache[i]
+    for a, b in cand:
+        if sha[a] != sha[b] and image_similarity(px(a), px(b)) >= min_similarity: edges.append((a, b))
+    return np.array(edges, np.int64).reshape(-1, 2)
+
+def sky_pairs(df:pd.DataFrame, max_separation_arcsec:float) -> np.ndarray:
+    "Row pairs `(i, j)` whose `meta` positions (`ra`, `dec` in degrees) lie within `max_separation_arcsec`."
+    from astropy.coordinates import SkyCoord
+    import astropy.units as u
+    meta = [read_meta(m) for m in df["meta"]]
+    rows = np.array([k for k, m in enumerate(meta) if m.get("ra") is not None and m.get("dec") is not None], np.int64)
+    if len(rows) < 2: return np.zeros((0, 2), np.int64)
+    c = SkyCoord([meta[k]["ra"] for k in rows]*u.deg, [meta[k]["dec"] for k in rows]*u.deg)
+    i, j, _, _ = c.search_around_sky(c, max_separation_arcsec*u.arcsec)
+    keep = i < j
+    return np.stack([rows[i[keep]], rows[j[keep]]], 1)
+
+def near_duplicate_groups(df:pd.DataFrame,
+                          max_distance:int|None=MAX_DISTANCE, # Hamming threshold; None groups by sha256 only
+                          max_neighbours:int|None=MAX_NEIGHBOURS, # crowded hashes (more distinct images nearby) link nothing
+                          store:ImageStore|str|None=None, # when given, candidates must pass the pixel check
+                          min_similarity:float=MIN_SIMILARITY,
+                          max_separation_arcsec:float|None=None # also join rows whose sky positions are this close
+                         ) -> pd.Series:
+    "Group id per row: identical `sha256`, or perceptual hashes within `max_distance` (pixel-verified with a `store`), joined transitively."
+    n = len(df)
+    sha = pd.factorize(df["sha256"])[0]; nsha = sha.max() + 1 if n else 0
+    src, dst, total = [np.arange(n)], [n + sha], n + nsha                 # row → its sha node
+    if max_distance is not None and max_distance >= 0 and "phash" in df and n:
+        rows, inv, ok, pairs = _hash_graph(df, sha, max_distance, max_neighbours)
+        if store is not None:
+            e = _verified_edges(df, sha, rows, inv, ok, pairs, store, min_similarity)
+            src.append(e[:, 0]); dst.append(e[:, 1])
+        else:
+            src.append(rows[ok[inv]]); dst.append(total + inv[ok[inv]])   # row → its hash node
+            src.append(total + pairs[:, 0]); dst.append(total + pairs[:, 1])
+            total += len(ok)
+    if max_separation_arcsec and "meta" in df and n:
+        e = sky_pairs(df, max_separation_arcsec); src.append(e[:, 0]); dst.append(e[:, 1])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    g = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(total, total))
+    _, comp = connected_components(g, directed=False)
+    return pd.Series(pd.factorize(comp[:n])[0], index=df.index, name="group")
+
+# %% ../nbs/06_split.ipynb #c5723760
+def label_conflicts(df:pd.DataFrame, groups:pd.Series|None=None, max_distance:int|None=MAX_DISTANCE,
+                    store:ImageStore|str|None=None) -> pd.DataFrame:
+    "One row per duplicate group whose members carry more than one label: group, size, labels, image_ids."
+    g = near_duplicate_groups(df, max_distance, store=store) if groups is None else groups
+    lab = df["label"].astype("string")
+    nl = lab.groupby(g).nunique()
+    bad = nl.index[nl > 1]
+    sub = df.assign(group=g)[g.isin(bad)]
+    return pd.DataFrame([dict(group=int(k), size=len(x), labels=sorted(x["label"].dropna().unique().tolist()),
+                              image_ids=x["image_id"].tolist()) for k, x in sub.groupby("group")],
+                        columns=["group", "size", "labels", "image_ids"])
+
+# %% ../nbs/06_split.ipynb #2d78853b
 def parse_ratios(ratios) -> tuple:
     "`'0.8,0.1,0.1'` or a sequence → a tuple of three non-negative floats that sum to 1."
     r = tuple(float(x) for x in (ratios.split(",") if isinstance(ratios, str) else ratios))
@@ -32,57 +190,142 @@ def _cut(n:int, r:tuple) -> tuple:
     if n >= 3: nv, nt = max(nv, 1 if r[1] else 0), max(nt, 1 if r[2] else 0)
     return n - nv - nt, nv, nt
 
-def assign_splits(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42) -> pd.Series:
+def assign_splits(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42,
+                  max_distance:int|None=MAX_DISTANCE, # near-duplicate threshold (None: exact copies only)
+                  groups:pd.Series|None=None # precomputed group ids (else `near_duplicate_groups`)
+                 ) -> pd.Series:
     "A split per row, stratified by label over duplicate groups, reproducible for a given `seed`."
     r = parse_ratios(ratios)
-    groups = duplicate_groups(df)
-    glabel = df["label"].fillna("<none>").groupby(groups).agg(lambda s: s.value_counts().index[0])
+    groups = near_duplicate_groups(df, max_distance) if groups is None else groups
+    lab = df["label"].astype("string").fillna("<none>")
+    counts = pd.DataFrame(dict(g=groups.to_numpy(), l=lab.to_numpy())).value_counts().reset_index()
+    glabel = counts.sort_values(["g", "count", "l"], ascending=[True, False, True]).drop_duplicates("g").set_index("g")["l"]
     rng = np.random.default_rng(seed)
     gsplit = {}
-    for lab in sorted(glabel.unique()):
-        ids = glabel.index[glabel == lab].to_numpy().copy()
+    for l in sorted(glabel.unique()):
+        ids = np.sort(glabel.index[glabel == l].to_numpy())
         rng.shuffle(ids)
         ntr, nv, nt = _cut(len(ids), r)
-        for g, s in zip(ids, ["train"]*ntr + ["valid"]*nv + ["test"]*nt): gsplit[g] = s
+        gsplit.update(zip(ids, ["train"]*ntr + ["valid"]*nv + ["test"]*nt))
     return groups.map(gsplit).rename("split")
 
-# %% ../nbs/06_split.ipynb #321b858b
-def leakage_report(df:pd.DataFrame) -> dict:
-    "Duplicate groups crossing splits, label conflicts inside groups, and rows without a split."
-    g = duplicate_groups(df)
-    nsplit = df["split"].groupby(g).nunique()
-    nlabel = df["label"].groupby(g).nunique()
+# %% ../nbs/06_split.ipynb #756949db
+def leakage_report(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, groups:pd.Series|None=None,
+                   store:ImageStore|str|None=None, # pixel-verify near-duplicates against this store
+                   max_separation_arcsec:float|None=None # also group rows this close on the sky
+                  ) -> dict:
+    "Duplicate groups crossing splits (overall and per pair of splits), label conflicts, and rows without a split."
+    g = groups if groups is not None else _known_groups(df, max_distance, store, max_separation_arcsec)
+    code = pd.Categorical(df["split"].astype("string"), categories=list(SPLITS)).codes   # -1 when unsplit
+    gi = g.to_numpy(); has = np.zeros((gi.max() + 1 if len(gi) else 0, len(SPLITS)), bool)
+    has[gi[code >= 0], code[code >= 0]] = True                                          # group × split membership
+    crossing = np.flatnonzero(has.sum(1) > 1)
+    pairs = {f"{a}/{b}": int((has[:, x] & has[:, y]).sum()) for (x, a), (y, b) in itertools.combinations(enumerate(SPLITS), 2)}
     return dict(rows=len(df), groups=int(g.nunique()), duplicate_rows=int(len(df) - g.nunique()),
-                groups_crossing_splits=int((nsplit > 1).sum()), label_conflicts=int((nlabel > 1).sum()),
-                unsplit_rows=int(df["split"].isna().sum()))
+                exact_duplicate_rows=int(len(df) - df["sha256"].nunique()), largest_group=int(g.value_counts().max()) if len(df) else 0,
+                groups_crossing_splits=len(crossing), rows_in_crossing_groups=int(g.isin(crossing).sum()),
+                crossing=pairs, label_conflicts=int((df["label"].astype("string").groupby(g).nunique() > 1).sum()),
+                unsplit_rows=int(df["split"].isna().sum()), max_distance=max_distance)
+
+def _index_key(df:pd.DataFrame) -> str:
+    import hashlib
+    return hashlib.sha1("\x1f".join(map(str, df.index)).encode() + "\x1e".join(df["image_id"].astype(str)).encode()).hexdigest()
+
+def _known_groups(df:pd.DataFrame, max_distance, store, max_separation_arcsec=None) -> pd.Series:
+    "The groups `split_manifest` used (kept in `df.attrs`) when they fit `df`, else freshly computed ones."
+    known = df.attrs.get("split_groups")   # plain JSON values: cheap for pandas to copy along
+    if store is None and known and known["max_distance"] == max_distance and known["index"] == _index_key(df) \
+       and (max_separation_arcsec is None or known.get("max_separation_arcsec") == max_separation_arcsec):
+        return pd.Series(np.frombuffer(bytes.fromhex(known["groups"]), np.int64), index=df.index, name="group")
+    return near_duplicate_groups(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
 
 class LeakageError(ValueError): "A duplicate group spans more than one split."
 
-def check_no_leakage(df:pd.DataFrame) -> dict:
+def check_no_leakage(df:pd.DataFrame, max_distance:int|None=MAX_DISTANCE, store:ImageStore|str|None=None,
+                     max_separation_arcsec:float|None=None) -> dict:
     "The `leakage_report` of `df`, raising `LeakageError` if any duplicate group crosses splits."
-    r = leakage_report(df)
+    r = leakage_report(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
     if r["groups_crossing_splits"]:
-        raise LeakageError(f"{r['groups_crossing_splits']} duplicate group(s) cross splits: test images also appear in train/valid")
+        raise LeakageError(f"{r['groups_crossing_splits']} duplicate group(s) cross splits ({r['rows_in_crossing_groups']} rows; "
+                           + ", ".join(f"{k} {v}" for k, v in r["crossing"].items() if v) + "): test images also appear in train/valid")
     return r
 
-# %% ../nbs/06_split.ipynb #5f3006bc
-def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True) -> pd.DataFrame:
-    "`df` with its `split` column (re)assigned; returns a copy."
+# %% ../nbs/06_split.ipynb #eadb6298
+def _resolve(splits:pd.Series, how:str) -> str:
+    if how == "majority":
+        c = splits.value_counts(); top = c[c == c.max()].index
+        return min(top, key=SPLITS.index)
+    return min(splits, key=SPLITS.index)
+
+def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True,
+                   max_distance:int|None=MAX_DISTANCE, # near-duplicate threshold (None: exact copies only)
+                   source_leaks:str="train", # a published group crossing splits: "train" | "majority" | "raise"
+                   store:ImageStore|str|None=None, # the images, to pixel-verify near-duplicate candidates
+                   max_separation_arcsec:float|None=None # also group rows this close on the sky (same source, two catalogues)
+                  ) -> pd.DataFrame:
+    "`df` with its `split` column (re)assigned without leakage; returns a copy whose `attrs['split_report']` says what was found."
+    if source_leaks not in ("train", "majority", "raise"):
+        raise ValueError(f"source_leaks {source_leaks!r}: choose train, majority or raise")
     df = df.copy()
+    groups = near_duplicate_groups(df, max_distance, store=store, max_separation_arcsec=max_separation_arcsec)
     src = pd.Series([read_meta(m).get("source_split") for m in df["meta"]], index=df.index, dtype="string")
     keep = src.notna() & keep_source_split
     df["split"] = pd.Series(pd.NA, index=df.index, dtype="string")
-    if keep.any(): df.loc[keep, "split"] = src[keep]
-    if (~keep).any(): df.loc[~keep, "split"] = assign_splits(df[~keep], ratios, seed).astype("string")
+    df.loc[keep, "split"] = src[keep]
+    source_report, moved = None, []
+    if keep.any():
+        source_report = leakage_report(df[keep], max_distance, groups[keep])
+        gsplit = src[keep].groupby(groups[keep]).agg(lambda s: _resolve(s, source_leaks if source_leaks != "raise" else "train"))
+        if source_report["groups_crossing_splits"] and source_leaks == "raise":
+            raise LeakageError(f"published split leaks: {source_report['groups_crossing_splits']} duplicate group(s) cross splits "
+                               f"({source_report['crossing']}); use source_leaks='train' or 'majority' to resolve")
+        new = groups.map(gsplit).astype("string")
+        moved = df.index[keep & (new != src).fillna(False)]
+        moved = [dict(image_id=df.at[i, "image_id"], label=df.at[i, "label"], source_split=src[i], split=new[i]) for i in moved]
+        follow = new.notna()
+        df.loc[follow, "split"] = new[follow].astype("string")
+    rest = df["split"].isna()
+    if rest.any(): df.loc[rest, "split"] = assign_splits(df[rest], ratios, seed, groups=groups[rest]).astype("string")
+    df.attrs["split_report"] = dict(seed=seed, ratios=list(parse_ratios(ratios)), keep_source_split=keep_source_split,
+                                    max_distance=max_distance, pixel_verified=store is not None, max_separation_arcsec=max_separation_arcsec, source_leaks=source_leaks, source_split=source_report,
+                                    moved=moved, leakage=leakage_report(df, max_distance, groups),
+                                    label_conflicts=label_conflicts(df, groups).to_dict("records"))
+    df.attrs["split_groups"] = dict(max_distance=max_distance, max_separation_arcsec=max_separation_arcsec, index=_index_key(df), groups=groups.to_numpy(np.int64).tobytes().hex())   # so a later leakage_report(df) judges by the same (pixel-verified) groups
     return df
 
-def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True) -> pd.DataFrame:
-    "Split the Manifest of `store`, check it for leakage, write it back and return it."
+# %% ../nbs/06_split.ipynb #1c50e36d
+def rehash_manifest(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -> pd.DataFrame:
+    "`df` with `phash` recomputed from the stored images (for stores written before the hash changed)."
+    from tqdm.auto import tqdm
+    store = as_store(store); df = df.copy()
+    it = tqdm(df["uri"], desc="rehash", unit="img", leave=False) if progress else df["uri"]
+    df["phash"] = pd.Series([image_facts(store.read_bytes(u), u)["phash"] for u in it], index=df.index, dtype="string")
+    return df
+
+def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True,
+                max_distance:int|None=MAX_DISTANCE, source_leaks:str="train",
+                rehash:bool=False, # recompute `phash` from the images first (stores ingested before this issue)
+                verify:bool=True,  # pixel-verify near-duplicate candidates against the store's images
+                max_separation_arcsec:float|None=None # also group rows this close on the sky
+               ) -> pd.DataFrame:
+    "Split the Manifest of `store`, check it for leakage, write it (and `split_report.json`) back and return it."
+    store = as_store(store)
     df = load_manifest(store)
-    if not len(df): raise ValueError(f"{getattr(store, 'url', store)}: the store has no manifest rows to split")
-    df = split_manifest(df, ratios, seed, keep_source_split)
-    r = check_no_leakage(df)
-    save_manifest(df, store)
-    get_logger().info(f"split {r['rows']} rows (seed {seed}): " + ", ".join(f"{k} {v}" for k,v in df.split.value_counts().items())
-                      + f"; {r['duplicate_rows']} duplicate rows, 0 crossing splits, {r['label_conflicts']} label conflicts")
+    if not len(df): raise ValueError(f"{store.url}: the store has no manifest rows to split")
+    if rehash: df = rehash_manifest(df, store)
+    df = split_manifest(df, ratios, seed, keep_source_split, max_distance, source_leaks, store=store if verify else None,
+                        max_separation_arcsec=max_separation_arcsec)
+    rep = df.attrs["split_report"]
+    r = check_no_leakage(df, max_distance, store=store if verify else None, max_separation_arcsec=max_separation_arcsec)
+    plain = df.copy(); plain.attrs = {}       # the report goes to split_report.json, not into Parquet metadata
+    save_manifest(plain, store)
+    store._atomic_write("split_report.json", json.dumps(rep, indent=1, default=str).encode())
+    log = get_logger()
+    if rep["source_split"] and rep["source_split"]["groups_crossing_splits"]:
+        s = rep["source_split"]
+        log.warning(f"published split leaks: {s['groups_crossing_splits']} duplicate group(s) cross splits ("
+                    + ", ".join(f"{k} {v}" for k, v in s["crossing"].items() if v) + f"); {len(rep['moved'])} row(s) moved ({source_leaks})")
+    if r["label_conflicts"]: log.warning(f"{r['label_conflicts']} duplicate group(s) carry conflicting labels (see split_report.json)")
+    log.info(f"split {r['rows']} rows (seed {seed}): " + ", ".join(f"{k} {v}" for k,v in df.split.value_counts().items())
+             + f"; {r['duplicate_rows']} duplicate rows ({r['exact_duplicate_rows']} exact) in {r['groups']} groups, 0 crossing splits")
     return df
