@@ -1,4 +1,4 @@
-"""Per-class metrics and a confusion matrix on the held-out test split, measured through the same code that serves predictions.
+"""Per-class metrics, confusion matrix, D4 test-time augmentation, calibration (ECE, reliability, temperature scaling), Grad-CAM and a label-noise audit, measured through the same code that serves predictions.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/evaluate.html.md"""
 
@@ -6,26 +6,32 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/evaluate.html.md"""
 
 # %% ../nbs/08b_evaluate.ipynb #28ed455e
 from __future__ import annotations
-import json
+import json, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, precision_recall_fscore_support,
                              confusion_matrix)
-from .manifest import ImageStore, as_store, load_manifest
+from .manifest import ImageStore, as_store, load_manifest, decode_image
+from .inference import to_rgb, preprocess, center_crop, model_logits, calibrated_probs
+from .train import load_model
 
 # %% auto #0
-__all__ = ['classification_metrics', 'plot_confusion', 'evaluate_model']
+__all__ = ['classification_metrics', 'plot_confusion', 'expected_calibration_error', 'negative_log_likelihood', 'fit_temperature',
+           'plot_reliability', 'cam_target_layer', 'gradcam_maps', 'image_grid', 'eval_rows', 'stored_rgb',
+           'split_logits', 'save_temperature', 'evaluate_model', 'out_of_fold_probs', 'label_issues_table',
+           'label_noise_audit']
 
 # %% ../nbs/08b_evaluate.ipynb #a037297c
 def classification_metrics(y_true, y_pred, classes:list) -> dict:
     "Accuracy, balanced accuracy, macro/weighted F1 and a per-class precision/recall/F1/support table."
     y_true, y_pred = list(y_true), list(y_pred)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
-    return dict(n=len(y_true), accuracy=accuracy_score(y_true, y_pred),
-                balanced_accuracy=balanced_accuracy_score(y_true, y_pred),
-                macro_f1=f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0),
-                weighted_f1=f1_score(y_true, y_pred, labels=classes, average="weighted", zero_division=0),
+    return dict(n=len(y_true), accuracy=float(accuracy_score(y_true, y_pred)),
+                balanced_accuracy=float(balanced_accuracy_score(y_true, y_pred)),
+                macro_f1=float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
+                weighted_f1=float(f1_score(y_true, y_pred, labels=classes, average="weighted", zero_division=0)),
                 per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i]))
                            for i, c in enumerate(classes)})
 
@@ -43,32 +49,252 @@ def plot_confusion(y_true, y_pred, classes:list, path:str|Path|None=None, title:
     return fig
 
 # %% ../nbs/08b_evaluate.ipynb #8e9f3bb3
-def evaluate_model(model, manifest:pd.DataFrame, store:ImageStore|str, split:str="test", out:str|Path|None=None,
-                   tta:bool=False, batch_size:int=64) -> dict:
-    "Metrics of `model` on the `split` rows of its taxonomy; writes `metrics.json`, `predictions.csv`, `confusion.png` to `out`."
-    from cosmic_morph.inference import preprocess, predict_probs, to_rgb
-    from cosmic_morph.manifest import decode_image
-    from tqdm import tqdm
-    store = as_store(store)
-    cfg, classes = model.config, model.config["classes"]
-    rows = manifest[(manifest["split"] == split) & manifest["label"].isin(classes)]
-    if cfg.get("taxonomy"): rows = rows[rows["taxonomy"] == cfg["taxonomy"]]
+def expected_calibration_error(probs, y, n_bins:int=15) -> float:
+    "ECE of (N, C) `probs` against label indices `y`: 15 equal-width confidence bins over [0, 1], weighted by count."
+    probs, y = np.asarray(probs, dtype=np.float64), np.asarray(y)
+    conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)   # bin b holds (b/n, (b+1)/n]
+    return float(sum(abs(correct[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean()
+                     for b in range(n_bins) if (bins == b).any()))
+
+def negative_log_likelihood(probs, y) -> float:
+    "Mean −log p(true class)."
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(-np.log(probs[np.arange(len(probs)), np.asarray(y)].clip(1e-12)).mean())
+
+# %% ../nbs/08b_evaluate.ipynb #7a64ae45
+def fit_temperature(logits, y, max_iter:int=100, bounds:tuple=(0.05, 20.0)) -> float:
+    "Temperature T minimising the NLL of softmax(`logits` / T) for labels `y` (L-BFGS on log T, clipped to `bounds`)."
+    logits, y = torch.as_tensor(np.asarray(logits), dtype=torch.float64), torch.as_tensor(np.asarray(y), dtype=torch.long)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+    def closure():
+        opt.zero_grad(); loss = F.cross_entropy(logits / log_t.exp(), y); loss.backward(); return loss
+    opt.step(closure)
+    return float(np.clip(log_t.exp().item(), *bounds))
+
+# %% ../nbs/08b_evaluate.ipynb #39a12618
+def plot_reliability(y, curves:dict, path:str|Path|None=None, n_bins:int=15, title:str="Reliability"):
+    "One reliability diagram per entry of `curves` (name → (N, C) probs): per-bin accuracy vs confidence, ECE in the title."
+    import matplotlib.pyplot as plt
+    y = np.asarray(y)
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 4.2), squeeze=False)
+    edges = np.linspace(0, 1, n_bins + 1)
+    for ax, (name, probs) in zip(axes[0], curves.items()):
+        probs = np.asarray(probs); conf, correct = probs.max(1), probs.argmax(1) == y
+        b = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+        acc = np.array([correct[b == i].mean() if (b == i).any() else np.nan for i in range(n_bins)])
+        share = np.bincount(b, minlength=n_bins) / len(b)
+        ax.bar(edges[:-1], np.nan_to_num(acc), width=1 / n_bins, align="edge", edgecolor="k",
+               color=plt.cm.Blues(0.25 + 0.75 * share / share.max()), label="accuracy")
+        ax.plot([0, 1], [0, 1], "r--", lw=1, label="ideal")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
+               title=f"{name}: ECE {expected_calibration_error(probs, y, n_bins):.3f}")
+        ax.legend(loc="upper left")
+    fig.suptitle(f"{title} ({n_bins} equal-width bins)"); fig.tight_layout()
+    if path: fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig
+
+# %% ../nbs/08b_evaluate.ipynb #459c52bd
+def cam_target_layer(model:torch.nn.Module) -> torch.nn.Module:
+    "The last feature stage of the (first) timm network inside `model` (its `feature_info`), else its last Conv2d."
+    for m in model.modules():
+        fi = getattr(m, "feature_info", None)
+        if isinstance(fi, list) and fi and "module" in fi[-1]: return m.get_submodule(fi[-1]["module"])
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs: raise ValueError("no convolutional layer to compute Grad-CAM on")
+    return convs[-1]
+
+def gradcam_maps(model, x:torch.Tensor, class_idx:list, layer:torch.nn.Module|None=None) -> np.ndarray:
+    "Grad-CAM heatmaps in [0, 1], shape (N, H, W) at input size, for class `class_idx[i]` of image `x[i]`."
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    dev = next(model.parameters()).device
+    with GradCAM(model=model, target_layers=[layer or cam_target_layer(model)]) as cam:
+        return cam(input_tensor=x.to(dev), targets=[ClassifierOutputTarget(int(c)) for c in class_idx])
+
+# %% ../nbs/08b_evaluate.ipynb #65f5f77c
+def image_grid(images:list, titles:list, ncols:int=6, path:str|Path|None=None, suptitle:str="", row_labels:dict|None=None):
+    "A grid of HxWx3 images (uint8 or 0-1 floats) with a small title each; saved to `path` if given."
+    import matplotlib.pyplot as plt
+    n = max(1, len(images)); nrows = (n + ncols - 1) // ncols
+    lines = max([str(t).count("\n") + 1 for t in titles] + [1])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols, 2.1 * nrows + 0.25 * lines * nrows), squeeze=False)
+    for ax in axes.flat: ax.axis("off")
+    for ax, im, t in zip(axes.flat, images, titles): ax.imshow(im); ax.set_title(t, fontsize=7)
+    for r, lab in (row_labels or {}).items():
+        axes[r, 0].text(-0.08, 0.5, lab, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center", fontsize=9)
+    if suptitle: fig.suptitle(suptitle)
+    fig.tight_layout()
+    if path: fig.savefig(path, dpi=110, bbox_inches="tight")
+    return fig
+
+# %% ../nbs/08b_evaluate.ipynb #ceddcbbd
+def eval_rows(manifest:pd.DataFrame, config:dict, split:str) -> pd.DataFrame:
+    "The labelled rows of `split` whose labels are among the model's classes (and of its taxonomy, if recorded)."
+    rows = manifest[(manifest["split"] == split) & manifest["label"].isin(config["classes"])]
+    if config.get("taxonomy"): rows = rows[rows["taxonomy"] == config["taxonomy"]]
+    return rows.reset_index(drop=True)
+
+def stored_rgb(store:ImageStore, uri:str):
+    "A stored image as 8-bit RGB PIL image."
+    return to_rgb(decode_image(store.read_bytes(uri), uri))
+
+def split_logits(model, rows:pd.DataFrame, store:ImageStore|str, tta:bool=True, batch_size:int=64,
+                 progress:bool=True, desc:str="evaluate") -> torch.Tensor:
+    "Raw logits (views, N, classes) of `rows`' images: 8 D4 views with `tta` (view 0 = as is), else 1."
+    from tqdm.auto import tqdm
+    store, cfg = as_store(store), model.config
+    out = []
+    for i in tqdm(range(0, len(rows), batch_size), desc=desc, unit="batch", leave=False, disable=not progress):
+        x = torch.stack([preprocess(stored_rgb(store, u), cfg) for u in rows["uri"].iloc[i:i+batch_size]])
+        out.append(model_logits(model, x, tta))
+    return torch.cat(out, 1)
+
+def save_temperature(model_dir:str|Path, temperature:float) -> dict:
+    "Write `temperature` into `model_dir/config.json` (read by `predict`); returns the new config."
+    p = Path(model_dir)/"config.json"; cfg = json.loads(p.read_text())
+    cfg["temperature"] = float(temperature)
+    tmp = p.with_suffix(".json.tmp"); tmp.write_text(json.dumps(cfg, indent=2)); tmp.replace(p)
+    return cfg
+
+# %% ../nbs/08b_evaluate.ipynb #e53dcebd
+def _calibration(model, manifest, store, y_name_to_idx, batch_size, progress):
+    "Fit T on the valid split's raw logits; (T, note)."
+    vrows = eval_rows(manifest, model.config, "valid")
+    if len(vrows) < 2: return 1.0, dict(method="none", reason="fewer than 2 labelled valid rows; T = 1")
+    vl = split_logits(model, vrows, store, tta=False, batch_size=batch_size, progress=progress, desc="calibrate valid")[0]
+    vy = vrows["label"].map(y_name_to_idx).to_numpy()
+    t = fit_temperature(vl, vy)
+    return t, dict(method="temperature scaling: L-BFGS on the validation NLL", fitted_on="valid", n_valid=len(vrows),
+                   valid_nll=negative_log_likelihood(vl.softmax(-1), vy),
+                   valid_nll_calibrated=negative_log_likelihood((vl / t).softmax(-1), vy),
+                   ece_bins="15 equal-width confidence bins over [0, 1]")
+
+def _gradcam_figure(model, rows, store, y, probs, path, n:int=6):
+    "Grad-CAM grid: up to `n` most confident correct and `n` most confident wrong predictions (image row, overlay row)."
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+    cfg, classes = model.config, model.config["classes"]; pred, conf = probs.argmax(1), probs.max(1)
+    layer = cam_target_layer(model); layer_name = next(k for k, m in model.named_modules() if m is layer)
+    groups = {"correct": np.where(pred == y)[0], "wrong": np.where(pred != y)[0]}
+    images, titles, row_labels, blank = [], [], {}, np.ones((8, 8, 3))
+    for k, v in groups.items():
+        idx = v[np.argsort(-conf[v], kind="stable")][:n]
+        if not len(idx): continue
+        imgs = [center_crop(stored_rgb(store, rows["uri"].iloc[i]), cfg.get("crop")) for i in idx]
+        maps = gradcam_maps(model, torch.stack([preprocess(im, cfg) for im in imgs]), pred[idx], layer)
+        s = max(cfg["image_size"], 128); pad = n - len(idx)
+        rgbs = [np.asarray(im.resize((s, s)), dtype=np.float32) / 255 for im in imgs]
+        ups = [np.asarray(F.interpolate(torch.tensor(m)[None, None], size=(s, s), mode="bilinear")[0, 0]) for m in maps]
+        row_labels[len(images) // n] = k
+        images += rgbs + [blank] * pad + [show_cam_on_image(r, u, use_rgb=True, image_weight=0.55) for r, u in zip(rgbs, ups)] + [blank] * pad
+        titles += [f"true {classes[y[i]]}" for i in idx] + [""] * pad + [f"pred {classes[pred[i]]} ({conf[i]:.2f})" for i in idx] + [""] * pad
+    return image_grid(images, titles, ncols=n, path=path, row_labels=row_labels,
+                      suptitle=f"Grad-CAM on {layer_name} (last stage) of {cfg['arch']}: the most confident correct and wrong test predictions")
+
+# %% ../nbs/08b_evaluate.ipynb #c85da8c2
+def evaluate_model(model,                        # a loaded model (`load_model`) or a model folder
+                   manifest:pd.DataFrame, store:ImageStore|str,
+                   split:str="test",             # split to measure
+                   out:str|Path|None=None,       # folder for metrics.json, predictions.csv and the figures
+                   tta:bool=True,                # also measure with the 8 D4 views (the `tta` object)
+                   batch_size:int=64,
+                   calibrate:bool=True,          # fit a temperature on the valid split
+                   model_dir:str|Path|None=None, # if set (or `model` is a folder), the fitted temperature is saved in its config.json
+                   gradcam:bool=True, n_gradcam:int=6, progress:bool=True) -> dict:
+    "Metrics of `model` on `split` with and without D4 TTA, calibration before/after temperature scaling; writes files to `out`."
+    if isinstance(model, (str, Path)): model_dir, model = model_dir or model, load_model(model)
+    store, cfg, classes = as_store(store), model.config, model.config["classes"]
+    rows = eval_rows(manifest, cfg, split)
     if not len(rows): raise ValueError(f"no labelled {split!r} rows for classes {classes}")
-    probs = []
-    for i in tqdm(range(0, len(rows), batch_size), desc=f"evaluate {split}", unit="batch", leave=False):
-        chunk = rows.iloc[i:i+batch_size]
-        x = torch.stack([preprocess(to_rgb(decode_image(store.read_bytes(u), u)), cfg) for u in chunk["uri"]])
-        probs.append(predict_probs(model, x, tta))
-    probs = torch.cat(probs).numpy()
-    y_pred = [classes[i] for i in probs.argmax(1)]
-    res = dict(split=split, tta=tta, model=dict(arch=cfg["arch"], image_size=cfg["image_size"]),
-               **classification_metrics(rows["label"], y_pred, classes))
+    idx = {c: i for i, c in enumerate(classes)}; y = rows["label"].map(idx).to_numpy()
+    logits = split_logits(model, rows, store, tta, batch_size, progress, desc=f"evaluate {split}")
+    t, cal = _calibration(model, manifest, store, idx, batch_size, progress) if calibrate else (1.0, dict(method="none"))
+    raw, cal_p = calibrated_probs(logits[0], 1.0).numpy(), calibrated_probs(logits[0], t).numpy()
+    y_pred = [classes[i] for i in cal_p.argmax(1)]
+    res = dict(split=split, model=dict(arch=cfg["arch"], image_size=cfg["image_size"], crop=cfg.get("crop")),
+               **classification_metrics(rows["label"], y_pred, classes),
+               nll=negative_log_likelihood(raw, y), nll_calibrated=negative_log_likelihood(cal_p, y),
+               ece=expected_calibration_error(raw, y), ece_calibrated=expected_calibration_error(cal_p, y),
+               temperature=t, calibration=cal, tta=None)
+    if tta:
+        tp = calibrated_probs(logits, t).numpy()
+        res["tta"] = dict(views=8, **{k: v for k, v in classification_metrics(rows["label"], [classes[i] for i in tp.argmax(1)], classes).items() if k != "n"},
+                          nll=negative_log_likelihood(tp, y), ece=expected_calibration_error(tp, y))
+    if calibrate and model_dir and cal["method"] != "none": model.config = save_temperature(model_dir, t)
+    elif calibrate: model.config = dict(cfg, temperature=t)
     if out:
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        (out/"metrics.json").write_text(json.dumps(res, indent=2))
-        pd.DataFrame(dict(image_id=rows["image_id"].values, label=rows["label"].values, pred=y_pred,
-                          **{f"p_{c}": probs[:, j] for j, c in enumerate(classes)})).to_csv(out/"predictions.csv", index=False)
         import matplotlib.pyplot as plt
+        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(dict(image_id=rows["image_id"], label=rows["label"], pred=y_pred, confidence=cal_p.max(1),
+                          **({"pred_tta": [classes[i] for i in tp.argmax(1)]} if tta else {}),
+                          **{f"p_{c}": cal_p[:, j] for j, c in enumerate(classes)})).to_csv(out/"predictions.csv", index=False)
         plt.close(plot_confusion(rows["label"], y_pred, classes, out/"confusion.png",
                                  f"{cfg['arch']} on {split} (acc {res['accuracy']:.3f}, macro-F1 {res['macro_f1']:.3f})"))
+        plt.close(plot_reliability(y, {"raw": raw, f"temperature T={t:.2f}": cal_p}, out/"reliability.png",
+                                   title=f"{cfg['arch']} on {split}"))
+        figs = ["confusion.png", "reliability.png"]
+        if gradcam: plt.close(_gradcam_figure(model, rows, store, y, cal_p, out/"gradcam.png", n_gradcam)); figs.append("gradcam.png")
+        res["files"] = ["metrics.json", "predictions.csv"] + figs
+        (out/"metrics.json").write_text(json.dumps(res, indent=2))
     return res
+
+# %% ../nbs/08b_evaluate.ipynb #b266caf2
+def out_of_fold_probs(manifest:pd.DataFrame, store:ImageStore|str, profile:str="smoke", k:int=5, seed:int=0,
+                      taxonomy:str|None=None, work_dir:str|Path|None=None, progress:bool=True, **train_kwargs) -> tuple:
+    "k-fold out-of-fold class probabilities of the labelled train rows: (rows, probs (N, C), classes)."
+    from sklearn.model_selection import StratifiedKFold
+    from tqdm.auto import tqdm
+    from cosmic_morph.train import train
+    rows = manifest[(manifest["split"] == "train") & manifest["label"].notna()]
+    if taxonomy: rows = rows[rows["taxonomy"] == taxonomy]
+    if rows["taxonomy"].nunique() > 1: raise ValueError(f"train rows mix taxonomies {sorted(rows.taxonomy.unique())}: pass taxonomy=")
+    if len(rows) < 2 * k: raise ValueError(f"{len(rows)} labelled train rows: too few for {k} folds")
+    rows = rows.reset_index(drop=True); classes = sorted(rows["label"].unique())
+    probs = np.zeros((len(rows), len(classes)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # "least populated class has fewer than k members"
+        folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, rows["label"]))
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        for f, (_, held) in enumerate(tqdm(folds, desc="out-of-fold training", unit="fold", disable=not progress)):
+            m = rows.assign(split="train"); m.loc[held, "split"] = "valid"
+            train(m, store, Path(tmp)/f"fold{f}", profile=profile, taxonomy=taxonomy, seed=seed + f, **train_kwargs)
+            fm = load_model(Path(tmp)/f"fold{f}")
+            p = split_logits(fm, m.loc[held], store, tta=False, progress=False)[0].softmax(-1).numpy()
+            for j, c in enumerate(fm.config["classes"]): probs[held, classes.index(c)] = p[:, j]
+    return rows, probs, classes
+
+# %% ../nbs/08b_evaluate.ipynb #1fe84888
+def label_issues_table(image_ids, labels, pred_probs, classes:list) -> pd.DataFrame:
+    "All images ranked most-suspicious first: given label, suggested label, self-confidence, cleanlab's `label_issue` flag."
+    from cleanlab.filter import find_label_issues
+    pred_probs = np.asarray(pred_probs, dtype=np.float64); y = np.array([classes.index(l) for l in labels])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try: flagged = find_label_issues(y, pred_probs, filter_by="prune_by_noise_rate")
+        except Exception: flagged = pred_probs.argmax(1) != y   # cleanlab needs every class present; fall back to disagreement
+    df = pd.DataFrame(dict(image_id=list(image_ids), label=list(labels), suggested=[classes[i] for i in pred_probs.argmax(1)],
+                           self_confidence=pred_probs[np.arange(len(y)), y], suggested_confidence=pred_probs.max(1),
+                           label_issue=np.asarray(flagged, dtype=bool)))
+    return df.sort_values(["label_issue", "self_confidence"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+# %% ../nbs/08b_evaluate.ipynb #97e1df52
+def label_noise_audit(manifest:pd.DataFrame, store:ImageStore|str, profile:str="smoke", k:int=5, seed:int=0,
+                      out_dir:str|Path|None=None, taxonomy:str|None=None, n_show:int=16, progress:bool=True,
+                      **train_kwargs) -> pd.DataFrame:
+    "Rank training images by how likely their label is wrong (k-fold out-of-fold probs + cleanlab); writes label_issues.csv/.png to `out_dir`."
+    store = as_store(store)
+    rows, probs, classes = out_of_fold_probs(manifest, store, profile, k, seed, taxonomy, progress=progress, **train_kwargs)
+    df = label_issues_table(rows["image_id"], rows["label"], probs, classes)
+    df.attrs.update(k=k, profile=profile, seed=seed, n=len(df))
+    if out_dir:
+        import matplotlib.pyplot as plt
+        out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out_dir/"label_issues.csv", index=False)
+        worst = df.head(n_show).merge(rows[["image_id", "uri"]], on="image_id", how="left")
+        plt.close(image_grid([np.asarray(stored_rgb(store, u)) for u in worst["uri"]],
+                             [f"{r.image_id}\ngiven {r.label} → {r.suggested}\np(given)={r.self_confidence:.2f}" for r in worst.itertuples()],
+                             ncols=min(8, max(1, len(worst))), path=out_dir/"label_issues.png",
+                             suptitle=f"Most likely mislabelled training images ({k}-fold out-of-fold, {profile} profile; "
+                                      f"{int(df.label_issue.sum())} of {len(df)} flagged)"))
+    return df

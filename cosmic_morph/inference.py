@@ -1,4 +1,4 @@
-"""Any image a user has (8/16-bit, grey, RGBA, CMYK) to a label and class probabilities, through the saved model folder; bad files become one-line errors and the batch goes on.
+"""Any image a user has (8/16-bit, float, grey, RGBA, CMYK, FITS) to a label and calibrated class probabilities, through the saved model folder; bad files become one-line errors and the batch goes on.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/inference.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/inference.html.md"""
 
 # %% ../nbs/08a_inference.ipynb #01373c4c
 from __future__ import annotations
-import io
+import io, gzip, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,13 +15,15 @@ from .manifest import decode_image, ImageDecodeError
 from .train import load_model
 
 # %% auto #0
-__all__ = ['to_rgb', 'read_image', 'preprocess', 'predict_probs', 'predict']
+__all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'preprocess',
+           'd4_views', 'model_logits', 'calibrated_probs', 'predict_probs', 'predict']
 
 # %% ../nbs/08a_inference.ipynb #81fbb7ec
 def to_rgb(img:Image.Image) -> Image.Image:
     "Any PIL mode → 8-bit RGB (min-max stretch for 16/32-bit and float, alpha over black)."
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(img, dtype=np.float64); lo, hi = np.nanmin(a), np.nanmax(a)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        a = np.asarray(img, dtype=np.float64); a = np.where(np.isfinite(a), a, np.nan)
+        lo, hi = (np.nanmin(a), np.nanmax(a)) if np.isfinite(a).any() else (0.0, 0.0)
         a = np.zeros_like(a) if hi <= lo else (a - lo) / (hi - lo) * 255
         img = Image.fromarray(np.nan_to_num(a).astype(np.uint8), "L")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -29,31 +31,107 @@ def to_rgb(img:Image.Image) -> Image.Image:
         img = Image.alpha_composite(bg, img)
     return img.convert("RGB")
 
-def read_image(path:str|Path) -> Image.Image:
-    "Read `path` as an RGB image, or raise `ImageDecodeError` naming the file and the reason."
+# %% ../nbs/08a_inference.ipynb #b16ed03c
+def stretch_to_uint8(a:np.ndarray, stretch:str="sigma") -> np.ndarray:
+    "Physical pixel values → uint8: `sigma` (clip below median+3σ, linear; like the FIRST cutouts) or `asinh` (percentiles)."
+    a = np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if stretch == "sigma":
+        from astropy.stats import sigma_clipped_stats
+        _, med, std = sigma_clipped_stats(a, sigma=3.0, maxiters=5)
+        lo, hi = med + 3 * std, a.max()
+        x = (np.clip(a, lo, None) - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    elif stretch == "asinh":
+        lo, hi = np.percentile(a, [0.5, 99.5])
+        x = np.clip((a - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(a)
+        x = np.arcsinh(x / 0.1) / np.arcsinh(1 / 0.1)
+    else: raise ValueError(f"unknown FITS stretch {stretch!r}: choose sigma or asinh")
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+# %% ../nbs/08a_inference.ipynb #8ac7fc52
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+
+def is_fits(data:bytes, name:str="") -> bool:
+    "True for FITS bytes (the `SIMPLE  =` card) or a gzipped file named like FITS."
+    return data[:9] == b"SIMPLE  =" or (data[:2] == b"\x1f\x8b" and name.lower().endswith(FITS_SUFFIXES))
+
+def read_fits(data:bytes, name:str="image", stretch:str="sigma") -> Image.Image:
+    "The first 2-D/3-D HDU of FITS bytes as an 8-bit L or RGB image, or `ImageDecodeError` naming `name`."
+    from astropy.io import fits
+    try:
+        if data[:2] == b"\x1f\x8b": data = gzip.decompress(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fits.open(io.BytesIO(data), memmap=False) as hdul:
+                for hdu in hdul:
+                    if hdu.header.get("NAXIS", 0) < 2: continue
+                    shape = tuple(hdu.header[f"NAXIS{i}"] for i in range(hdu.header["NAXIS"], 0, -1))
+                    if np.prod(shape, dtype=np.int64) > (Image.MAX_IMAGE_PIXELS or np.inf) * 3:
+                        raise ImageDecodeError(f"{name}: refused, decompression bomb ({'x'.join(map(str, shape))} pixels)")
+                    a = np.squeeze(np.asarray(hdu.data, dtype=np.float64))
+                    if a.ndim in (2, 3): break
+                else:
+                    if caught: raise ValueError(f"truncated or damaged: {str(caught[0].message).splitlines()[0]}")
+                    raise ImageDecodeError(f"{name}: FITS file without 2-D or 3-D image data")
+    except ImageDecodeError: raise
+    except Exception as e:
+        raise ImageDecodeError(f"{name}: not a readable FITS file ({type(e).__name__}: {' '.join(str(e).split())})") from None
+    if a.ndim == 3 and a.shape[0] == 3: return Image.fromarray(np.dstack([stretch_to_uint8(c, stretch) for c in a]), "RGB")
+    return Image.fromarray(stretch_to_uint8(a if a.ndim == 2 else a[0], stretch), "L")
+
+# %% ../nbs/08a_inference.ipynb #31c40fa6
+def read_image(path:str|Path, fits_stretch:str="sigma") -> Image.Image:
+    "Read `path` (PNG/JPEG/TIFF/…/FITS) as an RGB image, or raise `ImageDecodeError` naming the file and the reason."
     p = Path(path)
     if not p.exists(): raise ImageDecodeError(f"{p}: no such file")
     if p.is_dir(): raise ImageDecodeError(f"{p}: is a folder, not an image")
-    return to_rgb(decode_image(p.read_bytes(), str(p)))
+    try: data = p.read_bytes()
+    except OSError as e: raise ImageDecodeError(f"{p}: cannot read ({e.strerror or e})") from None
+    if data and is_fits(data, p.name): return to_rgb(read_fits(data, str(p), fits_stretch))
+    return to_rgb(decode_image(data, str(p)))
 
-# %% ../nbs/08a_inference.ipynb #b16ed03c
+# %% ../nbs/08a_inference.ipynb #b4374213
+def center_crop(img:Image.Image, crop:int|float|None=None) -> Image.Image:
+    "Centre crop: int = side of the kept square in pixels (capped by the image), float ≤ 1 = fraction of each side; None = as is."
+    if not crop: return img
+    w, h = img.size
+    if isinstance(crop, float) and crop <= 1: cw, ch = max(1, round(w * crop)), max(1, round(h * crop))
+    else: cw = ch = min(int(crop), w, h)
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return img.crop((left, top, left + cw, top + ch))
+
 def preprocess(img:Image.Image, config:dict) -> torch.Tensor:
-    "An RGB image → the normalised CHW float tensor the model in `config` expects."
+    "An RGB image → the normalised CHW float tensor the model in `config` expects (honours an optional `crop`)."
     s = config["image_size"]
+    img = center_crop(img, config.get("crop"))
     x = torch.from_numpy(np.asarray(img.resize((s, s), resample=Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)
     return (x - torch.tensor(config["mean"])[:, None, None]) / torch.tensor(config["std"])[:, None, None]
 
-@torch.no_grad()
-def predict_probs(model, x:torch.Tensor, tta:bool=False) -> torch.Tensor:
-    "Class probabilities for a batch; `tta` averages over the 8 D4 orientations."
-    dev = next(model.parameters()).device; x = x.to(dev)
-    if not tta: return model(x).softmax(-1).cpu()
-    views = [torch.rot90(v, k, (2, 3)) for v in (x, x.flip(3)) for k in range(4)]
-    return torch.stack([model(v).softmax(-1) for v in views]).mean(0).cpu()
+# %% ../nbs/08a_inference.ipynb #db33301c
+def d4_views(x:torch.Tensor) -> list:
+    "The 8 D4 orientations of an NCHW batch (identity first)."
+    return [torch.rot90(v, k, (2, 3)) for v in (x, x.flip(3)) for k in range(4)]
 
+@torch.no_grad()
+def model_logits(model, x:torch.Tensor, tta:bool=False) -> torch.Tensor:
+    "Logits, shape (views, batch, classes): 1 view, or the 8 D4 views with `tta`."
+    dev = next(model.parameters()).device; x = x.to(dev)
+    return torch.stack([model(v).float() for v in (d4_views(x) if tta else [x])]).cpu()
+
+def calibrated_probs(logits:torch.Tensor, temperature:float=1.0) -> torch.Tensor:
+    "softmax(logits / T) per view, averaged over views (dim 0 if 3-D)."
+    p = (logits / temperature).softmax(-1)
+    return p.mean(0) if p.ndim == 3 else p
+
+def predict_probs(model, x:torch.Tensor, tta:bool=False, temperature:float|None=None) -> torch.Tensor:
+    "Class probabilities for a batch; `tta` averages the 8 D4 views; T from `model.config['temperature']` unless given."
+    if temperature is None: temperature = getattr(model, "config", {}).get("temperature", 1.0)
+    return calibrated_probs(model_logits(model, x, tta), temperature)
+
+# %% ../nbs/08a_inference.ipynb #8707265f
 def predict(model, images:list, batch_size:int=64, tta:bool=False) -> list:
     "One dict per image (path or PIL image): `{path, label, probs}` or `{path, error}`; never raises on a bad image."
     cfg, classes = model.config, model.config["classes"]
+    stretch = cfg.get("fits_stretch", "sigma")
     results, batch = [None]*len(images), []
     def flush():
         if not batch: return
@@ -64,8 +142,9 @@ def predict(model, images:list, batch_size:int=64, tta:bool=False) -> list:
         batch.clear()
     for i, im in enumerate(images):
         results[i] = dict(path=str(im) if not isinstance(im, Image.Image) else f"<image {i}>")
-        try: batch.append((i, preprocess(to_rgb(im) if isinstance(im, Image.Image) else read_image(im), cfg)))
-        except ImageDecodeError as e: results[i]["error"] = str(e)
+        try: batch.append((i, preprocess(to_rgb(im) if isinstance(im, Image.Image) else read_image(im, stretch), cfg)))
+        except ImageDecodeError as e: results[i]["error"] = " ".join(str(e).split())
+        except Exception as e: results[i]["error"] = f"{results[i]['path']}: cannot be used ({type(e).__name__}: {' '.join(str(e).split())})"
         if len(batch) == batch_size: flush()
     flush()
     return results
