@@ -51,7 +51,8 @@ def _ingest(a):
 
 def _split(a):
     from cosmic_morph.split import split_store, parse_ratios, leakage_report
-    m = split_store(a.store, parse_ratios(a.ratios), a.seed, a.keep_source_split)
+    m = split_store(a.store, parse_ratios(a.ratios), a.seed, a.keep_source_split, max_distance=a.max_distance,
+                    source_leaks=a.source_leaks, rehash=a.rehash, max_separation_arcsec=a.max_separation_arcsec)
     print(json.dumps(dict(store=a.store, seed=a.seed, splits=m["split"].value_counts().to_dict(), leakage=leakage_report(m))))
 
 def _train(a):
@@ -68,7 +69,7 @@ def _evaluate(a):
     from cosmic_morph.train import load_model
     from cosmic_morph.evaluate import evaluate_model
     res = evaluate_model(load_model(a.model), load_manifest(a.store), a.store, split=a.split,
-                         out=a.out or Path(a.model)/"evaluation", tta=a.tta)
+                         out=a.out or Path(a.model)/"evaluation", tta=a.tta, model_dir=a.model, calibrate=a.calibrate)
     print(json.dumps(res))
 
 def _predict(a) -> int:
@@ -117,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", required=True); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--ratios", default="0.8,0.1,0.1")
     s.add_argument("--keep-source-split", action=argparse.BooleanOptionalAction, default=True)
+    s.add_argument("--max-distance", type=int, default=4, help="perceptual-hash Hamming distance of near-duplicates (default 4)")
+    s.add_argument("--max-separation-arcsec", type=float, default=None,
+                   help="also group images whose sky positions are this close (80 for FIRST: the same source in two catalogues)")
+    s.add_argument("--source-leaks", default="train", choices=["train", "majority", "raise"],
+                   help="a published split that leaks: move the group to its earliest split (default), its majority, or fail")
+    s.add_argument("--rehash", action="store_true", help="recompute perceptual hashes from the stored images first")
     s.set_defaults(func=_split)
     s = sub.add_parser("train", help="train a classifier on a split store")
     s.add_argument("--store", required=True); s.add_argument("--out", required=True)
@@ -127,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_train)
     s = sub.add_parser("evaluate", help="metrics of a model on a split")
     s.add_argument("--store", required=True); s.add_argument("--model", required=True)
-    s.add_argument("--split", default="test"); s.add_argument("--out", default=None); s.add_argument("--tta", action="store_true")
+    s.add_argument("--split", default="test"); s.add_argument("--out", default=None)
+    s.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True, help="also score with D4 test-time augmentation (default on)")
+    s.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                   help="fit a temperature on the valid split and save it in the model's config.json (default on)")
     s.set_defaults(func=_evaluate)
     s = sub.add_parser("predict", help="label images: one JSON line each")
     s.add_argument("--model", required=True); s.add_argument("images", nargs="+")
