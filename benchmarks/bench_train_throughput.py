@@ -10,36 +10,42 @@
 - inference: images/s of `model.eval()` under `torch.no_grad()` at batch 1 and batch 64.
 
 Writes benchmarks/results/train_throughput.json. Run: python benchmarks/bench_train_throughput.py [--arch resnet18 --size 64]
+[--batches 20] [--threads 1]. On a CPU shared with other jobs the absolute rates move with the load; the
+fastai/bare ratios are measured back to back in one process.
 """
 import argparse, datetime, json, os, platform, time
 from functools import partial
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from fastai.vision.all import Learner, CrossEntropyLossFlat, Callback, OptimWrapper, ProgressCallback
+from fastai.vision.all import (Learner, CrossEntropyLossFlat, Callback, OptimWrapper, ProgressCallback,
+                               CancelTrainException, CancelValidException)
 from cosmic_morph.config import get_profile
 from cosmic_morph.manifest import load_manifest
 from cosmic_morph.train import manifest_dataloaders, build_model
 import bench_first_accuracy as bfa
 
 class TrainTimer(Callback):
-    "Time the training batches of each epoch (after the first batch, which warms up)."
+    "Time `n_batches` training batches (after a first one, which warms up); skip validation."
     order = 99
-    def before_train(self): self.n, self.t = 0, None
+    def __init__(self, n_batches): self.n_batches = n_batches
+    def before_train(self): self.n, self.k, self.t = 0, 0, None
     def after_batch(self):
         if not self.training: return
         if self.t is None: self.t = time.perf_counter(); return
-        self.n += len(self.xb[0])
+        self.n += len(self.xb[0]); self.k += 1
+        if self.k >= self.n_batches: raise CancelTrainException
     def after_train(self): self.rate = self.n / (time.perf_counter() - self.t)
+    def before_validate(self): raise CancelValidException
 
-def fastai_rate(dls, arch, n_cls, opt_func=None, epochs=2):
+def fastai_rate(dls, arch, n_cls, n_batches, opt_func=None, epochs=2):
     torch.manual_seed(0)
     kw = dict(opt_func=opt_func) if opt_func else {}
-    learn = Learner(dls, build_model(arch, n_cls, verbose=False), loss_func=CrossEntropyLossFlat(), cbs=[TrainTimer()], **kw)
+    learn = Learner(dls, build_model(arch, n_cls, verbose=False), loss_func=CrossEntropyLossFlat(), cbs=[TrainTimer(n_batches)], **kw)
     learn.remove_cb(ProgressCallback)
     rates = []
     for _ in range(epochs):
-        with learn.no_logging(): learn.fit(1, 1e-3)   # fit() also validates; the timer only counts training batches
+        with learn.no_logging(): learn.fit(1, 1e-3)
         rates.append(learn.train_timer.rate)
     return max(rates)
 
@@ -78,18 +84,21 @@ def infer_rate(arch, n_cls, size, bs, reps):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", default="cpu"); ap.add_argument("--arch"); ap.add_argument("--size", type=int)
+    ap.add_argument("--batches", type=int, default=20, help="timed training batches per repetition (the first batch is not timed)")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: every core)")
     a = ap.parse_args()
     p = get_profile(a.profile, arch=a.arch, image_size=a.size)
     store = bfa.first_store("literature"); m = load_manifest(store)
     dls = manifest_dataloaders(m, store, p["image_size"], p["batch_size"], taxonomy="first4", center_crop=p["center_crop"],
                                device=torch.device("cpu"), progress=False)
     n_cls = len(dls.vocab)
-    batches = [(x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)) for x, y in dls.train]
+    if a.threads: torch.set_num_threads(a.threads)
+    batches = [b for b, _ in zip(dls.train, range(a.batches + 1))]
     res = dict(arch=p["arch"], image_size=p["image_size"], batch_size=p["batch_size"], center_crop=p["center_crop"],
-               threads=torch.get_num_threads())
+               threads=torch.get_num_threads(), timed_batches=a.batches)
     res["bare_images_per_s"] = round(bare_rate(batches, p["arch"], n_cls), 1)
-    res["fastai_adam_images_per_s"] = round(fastai_rate(dls, p["arch"], n_cls), 1)
-    res["fastai_torch_adamw_images_per_s"] = round(fastai_rate(dls, p["arch"], n_cls, partial(OptimWrapper, opt=torch.optim.AdamW)), 1)
+    res["fastai_adam_images_per_s"] = round(fastai_rate(dls, p["arch"], n_cls, a.batches), 1)
+    res["fastai_torch_adamw_images_per_s"] = round(fastai_rate(dls, p["arch"], n_cls, a.batches, partial(OptimWrapper, opt=torch.optim.AdamW)), 1)
     res["ratio_fastai_adam_to_bare"] = round(res["fastai_adam_images_per_s"] / res["bare_images_per_s"], 3)
     res["ratio_fastai_torch_adamw_to_bare"] = round(res["fastai_torch_adamw_images_per_s"] / res["bare_images_per_s"], 3)
     res["matmul_gflops"] = round(matmul_gflops(), 1)

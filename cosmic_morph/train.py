@@ -272,6 +272,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
         if diff: raise ValueError(f"{folder}: checkpoint made with other settings, cannot resume: {diff}")
         state = saved; log.info(f"resuming from {folder}: {state['phase']} epoch {state['epoch']} done")
     elif resume: log.info(f"{folder}: no checkpoint, starting from scratch")
+    resumed_from = dict(phase=state["phase"], epoch=state["epoch"]) if state["phase"] else None
     seed_everything(seed); dev = default_device(); t0 = time.time()
     if p.get("num_threads"): torch.set_num_threads(p["num_threads"])   # e.g. 1 on a CPU shared with other jobs
     if p["imbalance"] not in IMBALANCE: raise ValueError(f"unknown imbalance {p['imbalance']!r}: choose one of {', '.join(IMBALANCE)}")
@@ -307,7 +308,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
                   resize="squish", mean=mean, std=std, head=dict(ps=ps, lin_ftrs=lin_ftrs), taxonomy=taxonomy,
                   training=dict(profile=p, seed=seed, device=str(dev), pretrained=str(pretrained) if pretrained else None,
                                 imbalance=p["imbalance"], n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
-                                history=state["history"], epochs_run=len(state["history"]), resumed=bool(resume and state["epoch"]),
+                                history=state["history"], epochs_run=len(state["history"]), resumed_from=resumed_from,
                                 seconds=round(time.time() - t0, 1), data_seconds=round(t_data, 1),
                                 fit_seconds=round(t_fit, 1), torch=torch.__version__))
     save_model(learn.model, out, config)
