@@ -41,7 +41,7 @@ def load_rgb(data:bytes, size:int, center_crop:float=1.0) -> np.ndarray:
     "Decode to RGB, keep the central `center_crop` fraction and squish to `size`×`size` (PIL bilinear), as `uint8` HWC."
     img = PILImage.create(data)
     if center_crop < 1: img = img.crop(crop_box(img.size, center_crop))
-    return np.asarray(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear
+    return np.array(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear; a writable copy
 
 # %% ../nbs/07_train.ipynb #521b8c34
 def image_cache(store:ImageStore|str, rows:pd.DataFrame, size:int, center_crop:float=1.0, progress:bool=True) -> torch.Tensor:
