@@ -287,6 +287,10 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     if dev.type == "cuda":
         learn.model.to(memory_format=torch.channels_last)
         if p["mixed_precision"]: learn = learn.to_fp16()
+    if distributed:
+        import importlib.util
+        if importlib.util.find_spec("accelerate") is None: raise ImportError("distributed=True needs Hugging Face accelerate: pip install accelerate")
+        import fastai.distributed   # patches Learner.distrib_ctx
     ctx = learn.distrib_ctx() if distributed else contextlib.nullcontext()
     t_fit = time.time()
     with ctx:
