@@ -147,6 +147,7 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     dls = DataLoaders(train_dl, valid_dl, device=device)
     dls.vocab, dls.stats, dls.c = vocab, (list(mean), list(std)), len(vocab)
     dls.rows, dls.center_crop = rows, center_crop
+    train_dl.items, valid_dl.items = rows[~rows.is_valid], rows[rows.is_valid]   # the Manifest rows behind each set, in order
     return dls
 
 # %% ../nbs/07_train.ipynb #f04d4658
