@@ -6,23 +6,82 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #c0ad4501
 from __future__ import annotations
-import json, time, math
+import json, time, math, contextlib
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 from torch import nn
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColSplitter, ColReader, Resize, ResizeMethod,
-                               DihedralItem, Normalize, Learner, CrossEntropyLossFlat, accuracy, F1Score,
-                               PILImage, IntToFloatTensor, default_split, create_timm_model)
+from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, accuracy, F1Score, PILImage, TensorImage,
+                               TensorCategory, ItemTransform, DataLoader, DataLoaders, Callback, EarlyStoppingCallback,
+                               CancelFitException, ProgressCallback, default_split, create_timm_model)
+import matplotlib.pyplot as plt
+from fastai.callback.data import WeightedDL
 from safetensors.torch import save_file, load_file
 from .config import get_profile, seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
-__all__ = ['StoreReader', 'training_rows', 'load_rgb', 'channel_stats', 'manifest_dataloaders', 'build_model', 'save_model',
-           'ModelLoadError', 'load_model', 'train']
+__all__ = ['IMBALANCE', 'crop_box', 'load_rgb', 'image_cache', 'channel_stats', 'dihedral', 'BatchD4Normalize', 'StoreReader',
+           'training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'class_weights', 'manifest_dataloaders',
+           'build_model', 'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint',
+           'load_checkpoint', 'train']
 
 # %% ../nbs/07_train.ipynb #55973606
+def crop_box(size:tuple, # (width, height) of the image
+             center_crop:float=1.0 # fraction of width and height kept, centred
+            ) -> tuple:
+    "PIL box `(left, top, right, bottom)` of the central `center_crop` fraction of an image of `size`."
+    if not 0 < center_crop <= 1: raise ValueError(f"center_crop={center_crop}: must be in (0, 1]")
+    w, h = size
+    cw, ch = max(1, round(w * center_crop)), max(1, round(h * center_crop))
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return (left, top, left + cw, top + ch)
+
+def load_rgb(data:bytes, size:int, center_crop:float=1.0) -> np.ndarray:
+    "Decode to RGB, keep the central `center_crop` fraction and squish to `size`×`size` (PIL bilinear), as `uint8` HWC."
+    img = PILImage.create(data)
+    if center_crop < 1: img = img.crop(crop_box(img.size, center_crop))
+    return np.array(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear; a writable copy
+
+# %% ../nbs/07_train.ipynb #521b8c34
+def image_cache(store:ImageStore|str, rows:pd.DataFrame, size:int, center_crop:float=1.0, progress:bool=True) -> torch.Tensor:
+    "The images of `rows` (column `uri`) decoded, cropped and resized once: a `uint8` tensor N×3×`size`×`size`."
+    from tqdm.auto import tqdm
+    store = as_store(store)
+    out = torch.empty((len(rows), 3, size, size), dtype=torch.uint8)
+    for i, uri in enumerate(tqdm(rows["uri"], desc="decode", unit="img", leave=False, disable=not progress)):
+        try: out[i] = torch.from_numpy(load_rgb(store.read_bytes(uri), size, center_crop)).permute(2, 0, 1)
+        except Exception as e: raise ValueError(f"{uri}: cannot be read as an image ({e})") from e
+    return out
+
+def channel_stats(x:torch.Tensor) -> tuple:
+    "Per-channel mean and std (0-1 scale) of a `uint8` N×3×H×W image tensor."
+    x = x.double() / 255
+    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+
+# %% ../nbs/07_train.ipynb #cb6ecb5f
+def dihedral(x:torch.Tensor, k:int) -> torch.Tensor:
+    "Element `k` (0–7) of D4 applied to the last two axes: `k % 4` quarter turns, after a flip when `k >= 4`."
+    return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
+
+class BatchD4Normalize(ItemTransform):
+    "`uint8` batch → float normalised by (`mean`, `std`); with `augment`, each image in a random D4 orientation."
+    def __init__(self, mean, std, augment:bool=False):
+        super().__init__(); self.mean, self.std, self.augment = torch.tensor(mean), torch.tensor(std), augment
+    def encodes(self, b):
+        x, y = b
+        x = x.float().div_(255)
+        if self.augment:
+            k = torch.randint(0, 8, (len(x),))
+            out = torch.empty_like(x)
+            for t in range(8):
+                idx = (k == t).nonzero().squeeze(1).to(x.device)
+                if len(idx): out[idx] = dihedral(x[idx], t)
+            x = out
+        m, s = self.mean.to(x.device)[None, :, None, None], self.std.to(x.device)[None, :, None, None]
+        return (x - m) / s, y   # plain tensors: fastai's typed tensors would add Python dispatch to every layer
+
+# %% ../nbs/07_train.ipynb #f95817a3
 class StoreReader:
     "Picklable `get_x`: a Manifest row → the image bytes from `store_url`."
     def __init__(self, store_url:str): self.store_url = store_url; self._store = None
@@ -40,35 +99,58 @@ def training_rows(manifest:pd.DataFrame, taxonomy:str|None=None) -> pd.DataFrame
     if missing: raise ValueError(f"the manifest has no {'/'.join(sorted(missing))} rows: run the split first")
     return df.assign(is_valid=df["split"] == "valid").reset_index(drop=True)
 
-# %% ../nbs/07_train.ipynb #80aa6c36
-def load_rgb(data:bytes, size:int) -> np.ndarray:
-    "Decode, convert to RGB and squish to `size`×`size` exactly as training does (PIL bilinear)."
-    img = PILImage.create(data)
-    return np.asarray(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear, fastai's default
+class TensorDataset(torch.utils.data.Dataset):
+    "Images `x` (uint8 N×3×H×W) and integer labels `y` as `(x[i], y[i])` items."
+    def __init__(self, x, y): self.x, self.y = x, torch.as_tensor(y)
+    def __len__(self): return len(self.y)
+    def __getitem__(self, i): return self.x[i], self.y[i]
 
-def channel_stats(store:ImageStore|str, rows:pd.DataFrame, size:int, n:int=256, seed:int=0) -> tuple:
-    "Per-channel mean and std (0-1 scale) over up to `n` training images."
-    store = as_store(store)
-    take = rows.sample(min(n, len(rows)), random_state=seed)
-    x = np.stack([load_rgb(store.read_bytes(u), size) for u in take["uri"]]).astype(np.float64) / 255
-    return x.mean(axis=(0, 1, 2)).tolist(), x.std(axis=(0, 1, 2)).clip(1e-3).tolist()
+class TensorDL(DataLoader):
+    "fastai `DataLoader` over a `TensorDataset` that slices whole batches at once (no per-item collation)."
+    def create_batches(self, samps):
+        idxs = torch.as_tensor(list(samps))
+        for i in range(0, len(idxs), self.bs):
+            b = idxs[i:i + self.bs]
+            if self.drop_last and len(b) < self.bs: return
+            yield self.dataset.x[b], self.dataset.y[b]
 
+class WeightedTensorDL(TensorDL, WeightedDL):
+    "`TensorDL` drawing its samples with replacement by per-item weights `wgts` (fastai's `WeightedDL`)."
+
+def class_weights(y, n_classes:int) -> torch.Tensor:
+    "Inverse-frequency weight per class, scaled so the average training image weighs 1."
+    counts = torch.bincount(torch.as_tensor(y), minlength=n_classes).double().clamp_min(1)
+    return (len(y) / (n_classes * counts)).float()
+
+# %% ../nbs/07_train.ipynb #abb45080
 def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size:int=96, batch_size:int=32,
-                         mean=None, std=None, taxonomy:str|None=None, num_workers:int=0, seed:int=42, device=None):
-    "fastai `DataLoaders` over the train/valid rows of `manifest`, D4-augmented, normalised by (`mean`, `std`)."
-    store = as_store(store)
+                         mean=None, std=None, taxonomy:str|None=None, num_workers:int=0, seed:int=42, device=None,
+                         center_crop:float=1.0, # central fraction of each image kept before resizing
+                         balanced:bool=False,   # draw training batches class-balanced (with replacement)
+                         progress:bool=True):
+    "fastai `DataLoaders` over the train/valid rows of `manifest`: cached, D4-augmented, normalised by (`mean`, `std`)."
     rows = training_rows(manifest, taxonomy)
-    if mean is None: mean, std = channel_stats(store, rows[~rows.is_valid], image_size, seed=seed)
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=sorted(rows["label"].unique()))),
-                       get_x=StoreReader(store.url), get_y=ColReader("label"), splitter=ColSplitter("is_valid"),
-                       item_tfms=[Resize(image_size, method=ResizeMethod.Squish), DihedralItem(p=1.0)],
-                       batch_tfms=[Normalize.from_stats(torch.tensor(mean), torch.tensor(std))])
-    dls = dblock.dataloaders(rows, bs=batch_size, num_workers=num_workers, device=device or default_device(),
-                             shuffle=True, seed=seed)
-    dls.stats = (list(mean), list(std))
+    vocab = sorted(rows["label"].unique())
+    x = image_cache(store, rows, image_size, center_crop, progress)
+    y = rows["label"].map({c: i for i, c in enumerate(vocab)}).to_numpy()
+    tr, va = (~rows.is_valid).to_numpy(), rows.is_valid.to_numpy()
+    if mean is None: mean, std = channel_stats(x[tr])
+    device = device or default_device()
+    ds_tr, ds_va = TensorDataset(x[tr], y[tr]), TensorDataset(x[va], y[va])
+    kw = dict(bs=batch_size, num_workers=num_workers, device=device)
+    if balanced:
+        train_dl = WeightedTensorDL(ds_tr, wgts=class_weights(y[tr], len(vocab))[y[tr]].numpy(), shuffle=True, drop_last=True,
+                              after_batch=BatchD4Normalize(mean, std, augment=True), **kw)
+    else:
+        train_dl = TensorDL(ds_tr, shuffle=True, drop_last=True, after_batch=BatchD4Normalize(mean, std, augment=True), **kw)
+    valid_dl = TensorDL(ds_va, shuffle=False, after_batch=BatchD4Normalize(mean, std), **kw)
+    dls = DataLoaders(train_dl, valid_dl, device=device)
+    dls.vocab, dls.stats, dls.c = vocab, (list(mean), list(std)), len(vocab)
+    dls.rows, dls.center_crop = rows, center_crop
+    train_dl.items, valid_dl.items = rows[~rows.is_valid], rows[rows.is_valid]   # the Manifest rows behind each set, in order
     return dls
 
-# %% ../nbs/07_train.ipynb #cb6ecb5f
+# %% ../nbs/07_train.ipynb #f04d4658
 def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float=0.5, lin_ftrs:list|None=None,
                 verbose:bool=True # log where the body's weights came from
                ) -> nn.Module:
@@ -84,7 +166,7 @@ def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float
         get_logger().info(f"{arch}: no pretrained weights on disk, starting from random initialisation")
     return model
 
-# %% ../nbs/07_train.ipynb #f95817a3
+# %% ../nbs/07_train.ipynb #af5b885d
 def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
     "Write `model.safetensors` and `config.json` into folder `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -106,10 +188,60 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     model.config = cfg
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/07_train.ipynb #bec08c56
-def _history(learn, phase:str) -> list:
-    names = ["train_loss", "valid_loss"] + [getattr(m, "name", str(m)) for m in learn.metrics]
-    return [dict(phase=phase, epoch=i, **{n: float(v) for n, v in zip(names, vals)}) for i, vals in enumerate(learn.recorder.values)]
+# %% ../nbs/07_train.ipynb #34a77876
+IMBALANCE = ("none", "weighted", "sampler", "focal")
+
+def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=None):
+    "The loss function for an `imbalance` strategy (`none`, `weighted`, `sampler` or `focal`)."
+    if imbalance not in IMBALANCE: raise ValueError(f"unknown imbalance {imbalance!r}: choose one of {', '.join(IMBALANCE)}")
+    if imbalance == "weighted": return CrossEntropyLossFlat(weight=class_weights(y_train, n_classes).to(device or "cpu"))
+    if imbalance == "focal": return FocalLossFlat(gamma=2.0)
+    return CrossEntropyLossFlat()
+
+# %% ../nbs/07_train.ipynb #220148d2
+def _plain(o):
+    "fastcore `L`s and numpy scalars (in fastai optimizer state) → lists and numbers, so `torch.load(weights_only=True)` can read them back."
+    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)) or type(o).__name__ == "L": return [_plain(v) for v in o]
+    return o.item() if isinstance(o, np.generic) else o
+
+def _atomic(path:Path, write):
+    tmp = path.with_name(path.name + ".tmp"); write(tmp); tmp.replace(path)
+
+class EpochCheckpoint(Callback):
+    "After each epoch of phase `phase`: weights, optimizer state and `state` (history, epoch) into `folder`."
+    order = 61   # after the Recorder (its metrics are final), before early stopping (which may end the fit)
+    def __init__(self, folder:Path, phase:str, state:dict, start_epoch:int=0):
+        self.folder, self.phase, self.state, self.start_epoch = Path(folder), phase, state, start_epoch
+    def after_epoch(self):
+        if self.epoch < self.start_epoch: return   # an epoch skipped while resuming
+        names = ["train_loss", "valid_loss"] + [getattr(m, "name", str(m)) for m in self.learn.metrics]
+        self.state["history"].append(dict(phase=self.phase, epoch=self.epoch,
+                                          **{n: float(v) for n, v in zip(names, self.learn.final_record)}))
+        self.state.update(phase=self.phase, epoch=self.epoch + 1)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.learn.model.state_dict().items()}
+        _atomic(self.folder/"model.safetensors", lambda p: save_file(sd, str(p)))
+        _atomic(self.folder/"optimizer.pt", lambda p: torch.save(_plain(self.learn.opt.state_dict()), p))
+        _atomic(self.folder/"state.json", lambda p: p.write_text(json.dumps(self.state, indent=1, default=float)))
+
+def load_checkpoint(folder:Path, learn) -> None:
+    "Load the checkpoint's weights and optimizer state into `learn` (after its layers are (un)frozen)."
+    learn.model.load_state_dict(load_file(str(folder/"model.safetensors")))
+    if learn.opt is None: learn.create_opt()
+    learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
+
+# %% ../nbs/07_train.ipynb #c383755e
+def _settings(p:dict, seed:int, pretrained) -> dict:
+    keys = ("arch", "image_size", "center_crop", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd")
+    return dict({k: p.get(k) for k in keys}, seed=seed, pretrained=bool(pretrained))
+
+def _fit(learn, phase:str, n:int, lr, folder:Path, state:dict, patience:int|None, wd=None):
+    start = state["epoch"] if state["phase"] == phase else 0
+    if start >= n: return
+    cbs = [EpochCheckpoint(folder, phase, state, start)]
+    if patience: cbs.append(EarlyStoppingCallback(monitor="valid_loss", patience=patience))
+    learn.fit_one_cycle(n, lr, wd=wd, cbs=cbs, start_epoch=start)
 
 def train(manifest:pd.DataFrame, # rows with split train/valid are used
           store:ImageStore|str,  # where the images are
@@ -117,34 +249,77 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           profile:str="cpu",     # smoke | cpu | gpu: sets the defaults below
           arch:str|None=None, epochs:int|None=None, freeze_epochs:int|None=None, image_size:int|None=None,
           batch_size:int|None=None, lr:float|None=None, ps:float=0.5, lin_ftrs:list|None=None,
-          pretrained:str|None=None, taxonomy:str|None=None, seed:int=42):
-    "Train a baseline (frozen body) then fine-tune (unfrozen); save to `out`; return the fastai `Learner`."
+          pretrained:str|None=None, taxonomy:str|None=None, seed:int=42,
+          center_crop:float|None=None, # central fraction of each image kept before resizing (1 = all)
+          imbalance:str|None=None,     # none | weighted | sampler | focal
+          patience:int|None=None,      # early stopping after this many epochs without a lower valid loss
+          wd:float|None=None,          # weight decay (None: fastai's default, 0.01)
+          num_threads:int|None=None,   # CPU threads for torch (None: the profile's, else every core)
+          resume:bool=False,           # continue from `<out>/checkpoint` if there is one
+          figures:bool=False,          # save the learning-rate finder and loss curves as PNGs into `out`
+          progress:bool=True,          # fastai progress bars
+          distributed:bool=False):     # wrap the fits in fastai's `distrib_ctx` (under `accelerate launch`)
+    "Train (a frozen-body baseline when pretrained, then fine-tune); checkpoint each epoch; save to `out`; return the `Learner`."
     p = get_profile(profile, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, image_size=image_size,
-                    batch_size=batch_size, lr=lr)
+                    batch_size=batch_size, lr=lr, center_crop=center_crop, imbalance=imbalance, patience=patience, wd=wd,
+                    num_threads=num_threads)
+    p.setdefault("center_crop", 1.0); p.setdefault("imbalance", "none"); p.setdefault("patience", None); p.setdefault("wd", None)
+    out = Path(out); folder = out/"checkpoint"; log = get_logger()
+    settings = _settings(p, seed, pretrained)
+    state = dict(settings=settings, phase=None, epoch=0, history=[])
+    if resume and (folder/"state.json").exists():
+        saved = json.loads((folder/"state.json").read_text())
+        diff = {k: (saved["settings"].get(k), v) for k, v in settings.items() if saved["settings"].get(k) != v}
+        if diff: raise ValueError(f"{folder}: checkpoint made with other settings, cannot resume: {diff}")
+        state = saved; log.info(f"resuming from {folder}: {state['phase']} epoch {state['epoch']} done")
+    elif resume: log.info(f"{folder}: no checkpoint, starting from scratch")
+    resumed_from = dict(phase=state["phase"], epoch=state["epoch"]) if state["phase"] else None
     seed_everything(seed); dev = default_device(); t0 = time.time()
+    if p.get("num_threads"): torch.set_num_threads(p["num_threads"])   # e.g. 1 on a CPU shared with other jobs
+    if p["imbalance"] not in IMBALANCE: raise ValueError(f"unknown imbalance {p['imbalance']!r}: choose one of {', '.join(IMBALANCE)}")
     dls = manifest_dataloaders(manifest, store, p["image_size"], p["batch_size"], taxonomy=taxonomy,
-                               num_workers=p["num_workers"], seed=seed, device=dev)
+                               num_workers=p["num_workers"], seed=seed, device=dev, center_crop=p["center_crop"],
+                               balanced=p["imbalance"] == "sampler", progress=progress)
+    t_data = time.time() - t0
     model = build_model(p["arch"], len(dls.vocab), pretrained, ps=ps, lin_ftrs=lin_ftrs)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), splitter=default_split,
-                    metrics=[accuracy, F1Score(average="macro")])
+    learn = Learner(dls, model, loss_func=imbalance_loss(p["imbalance"], dls.train_ds.y, len(dls.vocab), dev),
+                    splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out, model_dir="checkpoint")
+    if not progress: learn.remove_cb(ProgressCallback)
     if dev.type == "cuda":
         learn.model.to(memory_format=torch.channels_last)
         if p["mixed_precision"]: learn = learn.to_fp16()
-    history = []
-    if p["freeze_epochs"]:
-        learn.freeze(); learn.fit_one_cycle(p["freeze_epochs"], p["lr"]); history += _history(learn, "baseline")
-    learn.unfreeze()
-    body_div = 10 if pretrained else 1   # discriminative rates only help when early layers hold pretrained features
-    learn.fit_one_cycle(p["epochs"], slice(p["lr"]/body_div/10, p["lr"]) if pretrained else p["lr"])
-    history += _history(learn, "fine_tune")
+    if distributed:
+        import importlib.util
+        if importlib.util.find_spec("accelerate") is None: raise ImportError("distributed=True needs Hugging Face accelerate: pip install accelerate")
+        import fastai.distributed   # patches Learner.distrib_ctx
+    ctx = learn.distrib_ctx() if distributed else contextlib.nullcontext()
+    t_fit = time.time()
+    with ctx:
+        if p["freeze_epochs"] and pretrained and state["phase"] in (None, "baseline"):
+            learn.freeze()
+            if state["phase"] == "baseline": load_checkpoint(folder, learn)
+            _fit(learn, "baseline", p["freeze_epochs"], p["lr"], folder, state, None, p["wd"])
+        elif p["freeze_epochs"] and not pretrained: log.info("random body: no frozen baseline phase (it would train only the head on random features)")
+        learn.unfreeze()
+        if state["phase"] == "fine_tune": load_checkpoint(folder, learn)
+        elif figures and state["phase"] is None:
+            learn.lr_find(num_it=min(100, 10 * len(learn.dls.train)), show_plot=True); plt.savefig(out/"lr_find.png", dpi=100, bbox_inches="tight"); plt.show()
+        _fit(learn, "fine_tune", p["epochs"], slice(p["lr"]/100, p["lr"]) if pretrained else p["lr"], folder, state,
+             p["patience"], p["wd"])
+    t_fit = time.time() - t_fit
     if dev.type == "cuda" and p["mixed_precision"]: learn = learn.to_fp32()
     mean, std = dls.stats
-    config = dict(arch=p["arch"], classes=list(dls.vocab), image_size=p["image_size"], resize="squish",
-                  mean=mean, std=std, head=dict(ps=ps, lin_ftrs=lin_ftrs), taxonomy=taxonomy,
+    config = dict(arch=p["arch"], classes=list(dls.vocab), image_size=p["image_size"], center_crop=p["center_crop"],
+                  resize="squish", mean=mean, std=std, head=dict(ps=ps, lin_ftrs=lin_ftrs), taxonomy=taxonomy,
                   training=dict(profile=p, seed=seed, device=str(dev), pretrained=str(pretrained) if pretrained else None,
-                                n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), history=history,
-                                seconds=round(time.time() - t0, 1), torch=torch.__version__))
+                                imbalance=p["imbalance"], n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                                history=state["history"], epochs_run=len(state["history"]), resumed_from=resumed_from,
+                                seconds=round(time.time() - t0, 1), data_seconds=round(t_data, 1),
+                                fit_seconds=round(t_fit, 1), torch=torch.__version__))
     save_model(learn.model, out, config)
     learn.cm_config = config
-    get_logger().info(f"trained {p['arch']} in {config['training']['seconds']} s; saved to {out}")
+    if figures:
+        learn.recorder.plot_loss(); plt.title(f"{p['arch']} fine-tuning loss")
+        plt.savefig(out/"loss.png", dpi=100, bbox_inches="tight"); plt.show()
+    log.info(f"trained {p['arch']} in {config['training']['seconds']} s; saved to {out}")
     return learn

@@ -1,0 +1,131 @@
+"""FIRST radio-galaxy accuracy of a training profile: test accuracy / macro-F1, mean ± std over seeds.
+
+Modes
+- literature (default): the fixed literature split of `firstgalaxydata` (train 1758, valid 200, test 200 = 50/class).
+  Target: accuracy >= 0.90 and macro-F1 >= 0.90.
+- --crossvalid: the package's 5-fold cross-validation files (fold k: train/valid of `crossvalid_k`) scored on its
+  400-image `crossvalid_test` set, to compare with the published 0.790 (CNN), 0.806 (ViT) and 0.8135
+  (CNN + wGAN augmentation; Rustige et al. 2023). Target >= 0.86.
+
+Each run is appended to benchmarks/results/first_accuracy.json (config, per-seed/fold metrics incl. per class,
+minutes, training images/s) and a Markdown row to benchmarks/results/first_accuracy.md. Test images are
+preprocessed exactly as in training (centre crop, squish, PIL bilinear: `cosmic_morph.train.load_rgb`); the
+accuracy is reported plain and with D4 test-time augmentation (mean of the 8 orientations).
+
+Examples
+  python benchmarks/bench_first_accuracy.py --seeds 0 1 2                          # cpu profile, literature split
+  python benchmarks/bench_first_accuracy.py --seeds 0 --set epochs=8 imbalance=focal --tag focal-8ep
+  python benchmarks/bench_first_accuracy.py --crossvalid --seeds 0
+"""
+import argparse, ast, datetime, json, os, platform, tempfile, time
+from pathlib import Path
+import numpy as np, torch
+
+from cosmic_morph.config import get_profile
+from cosmic_morph.ingest.catalogs import ingest_first
+from cosmic_morph.manifest import load_manifest
+from cosmic_morph.split import split_store
+from cosmic_morph.train import train, image_cache
+from cosmic_morph.inference import predict_probs
+from cosmic_morph.evaluate import classification_metrics
+
+RESULTS = Path(__file__).parent/"results"
+CACHE = Path(os.environ.get("CM_BENCH_CACHE", Path(tempfile.gettempdir())/"cm-bench-first"))
+
+def first_store(which:str) -> Path:
+    "A split store of one FIRST file, built once and reused between runs."
+    d = CACHE/which
+    if not (d/"manifest.parquet").exists():
+        ingest_first(d, which=which, progress=False); split_store(d)
+    return d
+
+def test_metrics(learn, manifest, store, tta:bool) -> dict:
+    "Metrics of the trained model on the `test` rows, preprocessed exactly as in training."
+    cfg = learn.cm_config
+    rows = manifest[(manifest.split == "test") & manifest.label.isin(cfg["classes"])]
+    x = image_cache(store, rows, cfg["image_size"], cfg["center_crop"], progress=False).float() / 255
+    x = (x - torch.tensor(cfg["mean"])[None, :, None, None]) / torch.tensor(cfg["std"])[None, :, None, None]
+    model = learn.model.eval()
+    probs = torch.cat([predict_probs(model, x[i:i+64], tta) for i in range(0, len(x), 64)])
+    pred = [cfg["classes"][i] for i in probs.argmax(1)]
+    return classification_metrics(rows.label, pred, cfg["classes"])
+
+def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
+    t0 = time.time()
+    m = load_manifest(train_store)
+    learn = train(m, train_store, Path(workdir)/f"model-{seed}", profile=profile, taxonomy="first4", seed=seed,
+                  progress=False, **overrides)
+    t_train = time.time() - t0
+    tm = load_manifest(test_store)
+    plain, tta = test_metrics(learn, tm, test_store, False), test_metrics(learn, tm, test_store, True)
+    tr = learn.cm_config["training"]
+    n_img = tr["n_train"] * len(tr["history"])
+    last = tr["history"][-1]
+    return dict(seed=seed, accuracy=plain["accuracy"], macro_f1=plain["macro_f1"], balanced_accuracy=plain["balanced_accuracy"],
+                accuracy_tta=tta["accuracy"], macro_f1_tta=tta["macro_f1"], valid_accuracy=last["accuracy"],
+                per_class={c: round(v["f1"], 3) for c, v in plain["per_class"].items()},
+                per_class_recall={c: round(v["recall"], 3) for c, v in plain["per_class"].items()},
+                epochs_run=len(tr["history"]), train_minutes=round(t_train / 60, 2),
+                fit_images_per_s=round(n_img / tr["fit_seconds"], 1), data_seconds=tr["data_seconds"])
+
+def summarise(runs):
+    keys = ["accuracy", "macro_f1", "balanced_accuracy", "accuracy_tta", "macro_f1_tta", "train_minutes"]
+    return {k: dict(mean=round(float(np.mean([r[k] for r in runs])), 4), std=round(float(np.std([r[k] for r in runs])), 4)) for k in keys}
+
+def parse_set(items):
+    out = {}
+    for it in items or []:
+        k, v = it.split("=", 1)
+        try: out[k] = ast.literal_eval(v)
+        except (ValueError, SyntaxError): out[k] = v
+    return out
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--crossvalid", action="store_true", help="5-fold cross-validation files, scored on crossvalid_test")
+    ap.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--set", nargs="*", help="train() overrides, e.g. epochs=8 center_crop=0.5 imbalance=focal")
+    ap.add_argument("--tag", default="")
+    a = ap.parse_args()
+    overrides = parse_set(a.set)
+    runs = []
+    with tempfile.TemporaryDirectory() as work:
+        if a.crossvalid:
+            test_store = first_store("crossvalid_test")
+            for k in a.folds:
+                for s in a.seeds:
+                    r = one_run(first_store(f"crossvalid_{k}"), test_store, a.profile, s, overrides, work)
+                    runs.append(dict(r, fold=k)); print(json.dumps(runs[-1]), flush=True)
+        else:
+            st = first_store("literature")
+            for s in a.seeds:
+                runs.append(one_run(st, st, a.profile, s, overrides, work)); print(json.dumps(runs[-1]), flush=True)
+    cfg = get_profile(a.profile, **overrides)
+    entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
+                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "batch_size", "epochs", "lr", "imbalance", "wd")},
+                 command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
+                 machine=dict(description="2-core CPU, 24 GiB, no GPU (shared with other jobs)", cpu_count=os.cpu_count(),
+                              platform=platform.platform(), torch=torch.__version__, cuda=torch.cuda.is_available()),
+                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                 summary=summarise(runs), runs=runs)
+    RESULTS.mkdir(exist_ok=True)
+    f = RESULTS/"first_accuracy.json"
+    log = json.loads(f.read_text()) if f.exists() else []
+    # runs of one tag may come from several invocations (e.g. --seeds 0, later --seeds 1 2): summarise them all
+    same = [e for e in log if e["tag"] == a.tag and e["mode"] == entry["mode"] and e["config"] == entry["config"]] if a.tag else []
+    all_runs = [r for e in same for r in e["runs"]] + runs
+    entry["tag_summary"] = dict(n=len(all_runs), **summarise(all_runs))
+    f.write_text(json.dumps(log + [entry], indent=1))
+    s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
+    md = RESULTS/"first_accuracy.md"
+    if not md.exists():
+        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
+    with md.open("a") as fh:
+        fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
+                 f"{c['imbalance']} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
+                 f"{s['train_minutes']['mean']:.1f} |\n")
+    print(json.dumps(entry["tag_summary"]))
