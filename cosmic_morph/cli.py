@@ -60,7 +60,8 @@ def _train(a):
     from cosmic_morph.train import train
     learn = train(load_manifest(a.store), a.store, a.out, profile=a.profile, arch=a.arch, epochs=a.epochs,
                   freeze_epochs=a.freeze_epochs, image_size=a.image_size, batch_size=a.batch_size, lr=a.lr,
-                  pretrained=a.pretrained, taxonomy=a.taxonomy, seed=a.seed)
+                  pretrained=a.pretrained, taxonomy=a.taxonomy, seed=a.seed, center_crop=a.center_crop, imbalance=a.imbalance,
+                  patience=a.patience, wd=a.wd, num_threads=a.threads, resume=a.resume, figures=a.figures)
     last = learn.cm_config["training"]["history"][-1]
     print(json.dumps(dict(model=str(a.out), arch=learn.cm_config["arch"], classes=learn.cm_config["classes"], **last)))
 
@@ -131,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int); s.add_argument("--freeze-epochs", type=int); s.add_argument("--image-size", type=int)
     s.add_argument("--batch-size", type=int); s.add_argument("--lr", type=float); s.add_argument("--pretrained", default=None)
     s.add_argument("--taxonomy", default=None); s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--center-crop", type=float, help="central fraction of each image kept before resizing (1 = whole frame)")
+    s.add_argument("--imbalance", choices=["none", "weighted", "sampler", "focal"], help="how to fight class imbalance")
+    s.add_argument("--patience", type=int, help="early stopping: epochs without a better valid loss")
+    s.add_argument("--wd", type=float, help="weight decay"); s.add_argument("--threads", type=int, help="torch CPU threads")
+    s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    s.add_argument("--figures", action="store_true", help="save lr_find.png and loss.png beside the model")
     s.set_defaults(func=_train)
     s = sub.add_parser("evaluate", help="metrics of a model on a split")
     s.add_argument("--store", required=True); s.add_argument("--model", required=True)

@@ -15,8 +15,8 @@ from .manifest import decode_image, ImageDecodeError
 from .train import load_model
 
 # %% auto #0
-__all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'preprocess',
-           'd4_views', 'model_logits', 'calibrated_probs', 'predict_probs', 'predict']
+__all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'model_crop',
+           'preprocess', 'd4_views', 'model_logits', 'calibrated_probs', 'predict_probs', 'predict']
 
 # %% ../nbs/08a_inference.ipynb #81fbb7ec
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -99,10 +99,16 @@ def center_crop(img:Image.Image, crop:int|float|None=None) -> Image.Image:
     left, top = (w - cw) // 2, (h - ch) // 2
     return img.crop((left, top, left + cw, top + ch))
 
+def model_crop(config:dict) -> int|float|None:
+    "The centre crop a model expects: `crop` (pixels or fraction) if set, else training's `center_crop` fraction; None = whole frame."
+    if config.get("crop"): return config["crop"]
+    c = config.get("center_crop")
+    return float(c) if c and float(c) < 1 else None
+
 def preprocess(img:Image.Image, config:dict) -> torch.Tensor:
-    "An RGB image → the normalised CHW float tensor the model in `config` expects (honours an optional `crop`)."
+    "An RGB image → the normalised CHW float tensor the model in `config` expects (honours its centre crop)."
     s = config["image_size"]
-    img = center_crop(img, config.get("crop"))
+    img = center_crop(img, model_crop(config))
     x = torch.from_numpy(np.asarray(img.resize((s, s), resample=Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)
     return (x - torch.tensor(config["mean"])[:, None, None]) / torch.tensor(config["std"])[:, None, None]
 

@@ -12,23 +12,39 @@ import papermill as pm
 from .config import get_profile, nbs_path, runs_path, get_logger
 
 # %% auto #0
-__all__ = ['PIPELINE', 'notebook_parameters', 'pipeline_parameters', 'PipelineError', 'LocalKernelManager', 'run_pipeline']
+__all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'PipelineError', 'LocalKernelManager',
+           'run_pipeline']
 
-# %% ../nbs/11_pipeline.ipynb #3a94d70c
-PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "06_split", "07_train", "08a_inference", "08b_evaluate", "10_cli"]
+# %% ../nbs/11_pipeline.ipynb #62a2fe89
+PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "04_synthetic", "05_eda", "06_split",
+            "07_train", "08a_inference", "08b_evaluate",
+            ("07_train", dict(taxonomy="gz5"), "gz5"), ("08b_evaluate", {}, "gz5"),
+            ("09_captioning", {}, "captioning"), "10_cli"]
+
+def _step(step) -> tuple:
+    "A pipeline step as `(notebook, extra parameters, sub-folder of the run or '')`."
+    return (step, {}, "") if isinstance(step, str) else (step[0], dict(step[1]), step[2] if len(step) > 2 else "")
+
+def step_label(step) -> str:
+    "How a step is named in logs and in the run's `notebooks/` folder: `07_train` or `07_train-gz5`."
+    name, _, sub = _step(step)
+    return f"{name}-{sub}" if sub else name
 
 def notebook_parameters(name:str) -> dict:
     "The parameters a pipeline notebook declares in its `parameters` cell (name → default)."
     params = pm.inspect_notebook(str(nbs_path()/f"{name}.ipynb"))
     return {k: v["default"] for k, v in params.items()}
 
-def pipeline_parameters(name:str, profile:str, store:str, run_dir:str, seed:int) -> dict:
-    "Parameters to pass to notebook `name`: the run's values, restricted to what it declares."
+def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> dict:
+    "Parameters to pass to a step's notebook: the run's and profile's values plus the step's own, restricted to what it declares."
+    name, extra, sub = _step(step)
     p = get_profile(profile)
-    offer = dict(profile=profile, store=store, run_dir=run_dir, seed=seed, per_class=p["per_class"] or 0)
-    return {k: v for k, v in offer.items() if k in notebook_parameters(name)}
+    offer = dict(profile=profile, store=store, run_dir=str(Path(run_dir)/sub) if sub else run_dir, seed=seed,
+                 per_class=p["per_class"] or 0, n=p["synthetic_n"], size=p["synthetic_size"], **extra)
+    declared = notebook_parameters(name)
+    return {k: v for k, v in offer.items() if k in declared}
 
-# %% ../nbs/11_pipeline.ipynb #2f4a029f
+# %% ../nbs/11_pipeline.ipynb #dec49292
 class PipelineError(RuntimeError): "A notebook of the pipeline failed."
 
 from jupyter_client.manager import KernelManager
@@ -39,6 +55,9 @@ class LocalKernelManager(KernelManager):
         import tempfile, os
         super().__init__(**kw)
         self.transport, self.ip = "ipc", os.path.join(tempfile.mkdtemp(prefix="cm-kernel-"), "kernel")
+
+def _read_json(path:Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 def _fmt_table(rows:list) -> str:
     w = max(len(r[0]) for r in rows)
@@ -54,27 +73,32 @@ def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None,
     notebooks = notebooks or PIPELINE
     print(f"cosmic-morph run: profile {profile}, seed {seed}, {len(notebooks)} notebooks → {out}", flush=True)
     rows, t_all = [], time.time()
-    for i, name in enumerate(notebooks, 1):
-        t0 = time.time(); dest = out/"notebooks"/f"{name}.ipynb"
+    for i, step in enumerate(notebooks, 1):
+        t0 = time.time(); name, label = _step(step)[0], step_label(step); dest = out/"notebooks"/f"{label}.ipynb"
         try:
             pm.execute_notebook(str(nbs_path()/f"{name}.ipynb"), str(dest), kernel_name=kernel_name, cwd=str(nbs_path()),
-                                parameters=pipeline_parameters(name, profile, store, str(out), seed),
+                                parameters=pipeline_parameters(step, profile, store, str(out), seed),
                                 progress_bar=False, log_output=False,
                                 kernel_manager_class=LocalKernelManager)
         except Exception as e:
-            rows.append((name, f"{time.time()-t0:.1f}s", "FAILED"))
+            rows.append((label, f"{time.time()-t0:.1f}s", "FAILED"))
             print(_fmt_table(rows), flush=True)
-            raise PipelineError(f"notebook {name} failed ({type(e).__name__}); see {dest}") from None
-        rows.append((name, f"{time.time()-t0:.1f}s", "ok"))
-        print(f"[{i}/{len(notebooks)}] {name:<20} {time.time()-t0:7.1f} s  ok", flush=True)
-    metrics = json.loads((out/"metrics.json").read_text()) if (out/"metrics.json").exists() else {}
+            raise PipelineError(f"notebook {label} failed ({type(e).__name__}); see {dest}") from None
+        rows.append((label, f"{time.time()-t0:.1f}s", "ok"))
+        print(f"[{i}/{len(notebooks)}] {label:<24} {time.time()-t0:7.1f} s  ok", flush=True)
+    metrics = _read_json(out/"metrics.json")
+    headline = ("split", "n", "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")
     summary = dict(profile=get_profile(profile), seed=seed, store=store, out=str(out), seconds=round(time.time()-t_all, 1),
                    notebooks=[dict(name=n, seconds=float(s[:-1]), status=st) for n, s, st in rows],
-                   metrics={k: metrics[k] for k in ("split", "n", "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1") if k in metrics})
+                   metrics={k: metrics[k] for k in headline if k in metrics},
+                   gz5_metrics={k: v for k, v in _read_json(out/"gz5"/"metrics.json").items() if k in headline},
+                   caption_metrics=_read_json(out/"captioning"/"caption_metrics.json"))
     (out/"summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary ({summary['seconds']:.0f} s in all)\n" + _fmt_table(rows))
-    if metrics:
-        print(f"\nFIRST {metrics['split']} set (n={metrics['n']}): accuracy {metrics['accuracy']:.3f}  "
-              f"balanced accuracy {metrics['balanced_accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
-              f"(best published: 0.81)", flush=True)
+    for name, m in [("FIRST radio galaxies (real)", summary["metrics"]), ("GZ 5-class (synthetic)", summary["gz5_metrics"])]:
+        if m: print(f"{name}, {m['split']} set (n={m['n']}): accuracy {m['accuracy']:.3f}  "
+                    f"balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}", flush=True)
+    for method, m in summary["caption_metrics"].get("decoding", {}).items():
+        print(f"captions ({method}): BLEU-4 {m.get('bleu4', float('nan')):.3f}  top-3 share {m.get('top3_share', float('nan')):.2f}  "
+              f"factual accuracy {m.get('factual_accuracy', float('nan')):.2f}", flush=True)
     return summary
