@@ -27,9 +27,9 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'DECODE
            'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n', 'diversity', 'CaptionFileError',
            'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder', 'encoder_from_spec',
            'feature_grid', 'images_tensor', 'normalise', 'd4_views', 'encoder_fingerprint', 'compute_features',
-           'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'greedy_decode', 'sample_decode', 'beam_decode',
-           'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner', 'caption_rows',
-           'train_captioner', 'caption_split', 'caption_images', 'factual_scores', 'factual_accuracy',
+           'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode', 'sample_decode',
+           'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner',
+           'caption_rows', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores', 'factual_accuracy',
            'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
@@ -315,6 +315,17 @@ def decoder_loss(decoder:CaptionDecoder, feats:torch.Tensor, tokens:torch.Tensor
     return loss
 
 # %% ../nbs/09_captioning.ipynb #0701f67f
+from contextlib import contextmanager
+
+@contextmanager
+def torch_threads(n:int|None, device=None):
+    "Run the block with `n` torch CPU threads (no change for `None` or a CUDA device)."
+    if n is None or torch.device(device or "cpu").type != "cpu": yield; return
+    old = torch.get_num_threads(); torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
+# %% ../nbs/09_captioning.ipynb #6100e8c2
 def _mask_specials(logits:torch.Tensor) -> torch.Tensor:
     logits[:, PAD] = -float("inf"); logits[:, START] = -float("inf"); return logits
 
@@ -348,7 +359,7 @@ def sample_decode(decoder:CaptionDecoder, feats:torch.Tensor, max_len:int=40, to
         if done.all(): break
     return torch.stack(out, 1)
 
-# %% ../nbs/09_captioning.ipynb #58598fcf
+# %% ../nbs/09_captioning.ipynb #a8834161
 @torch.no_grad()
 def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:float=0.7, max_len:int=40) -> torch.Tensor:
     "Word ids `(B, ≤max_len)` of the best of `width` beams, scored by log-probability / length**`alpha`."
@@ -375,7 +386,7 @@ def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:f
     best = (scores / length ** alpha).argmax(-1)
     return seqs.view(B, W, -1)[torch.arange(B, device=feats.device), best]
 
-# %% ../nbs/09_captioning.ipynb #e4a7a5a3
+# %% ../nbs/09_captioning.ipynb #f101c463
 DECODE_METHODS = ("greedy", "beam", "sample")
 
 class Captioner(nn.Module):
@@ -397,10 +408,11 @@ class Captioner(nn.Module):
                temperature:float=1.0, seed:int=0, max_len:int|None=None) -> list:
         "Captions (strings) for grid features `(B, L, C)` by `method`: greedy | beam | sample."
         self.decoder.eval(); feats = feats.to(self.device); n = max_len or self.config["max_len"]
-        if method == "greedy": ids = greedy_decode(self.decoder, feats, n)
-        elif method == "beam": ids = beam_decode(self.decoder, feats, beam_width, alpha, n)
-        elif method == "sample": ids = sample_decode(self.decoder, feats, n, top_p, temperature, seed)
-        else: raise ValueError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
+        if method not in DECODE_METHODS: raise ValueError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
+        with torch_threads(1, self.device):
+            if method == "greedy": ids = greedy_decode(self.decoder, feats, n)
+            elif method == "beam": ids = beam_decode(self.decoder, feats, beam_width, alpha, n)
+            else: ids = sample_decode(self.decoder, feats, n, top_p, temperature, seed)
         return [self.vocab.decode(r) for r in ids.cpu()]
 
     def caption(self, x:torch.Tensor, **kwargs) -> list:
@@ -414,7 +426,7 @@ def build_captioner(config:dict) -> Captioner:
                      CaptionDecoder(len(config["vocab"]), config["feat_dim"], d["embed_dim"], d["hidden_dim"],
                                     d["attention"], d["attn_dim"], d["dropout"]), Vocab(config["vocab"]), config)
 
-# %% ../nbs/09_captioning.ipynb #9b69313d
+# %% ../nbs/09_captioning.ipynb #e4195178
 class CaptionerLoadError(ValueError): "A folder that does not hold a caption model."
 
 def save_captioner(model:Captioner, out:str|Path) -> Path:
@@ -436,7 +448,7 @@ def load_captioner(model_dir:str|Path, device=None) -> Captioner:
     model.load_state_dict(load_file(str(d/"model.safetensors")))
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/09_captioning.ipynb #f101c463
+# %% ../nbs/09_captioning.ipynb #0687468f
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
     "Rows of `split` (a name or list of names) that have a caption."
     splits = [split] if isinstance(split, str) else list(split)
@@ -454,7 +466,7 @@ def _refs(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
-# %% ../nbs/09_captioning.ipynb #e4195178
+# %% ../nbs/09_captioning.ipynb #55b536f4
 def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress):
     "Epochs of teacher forcing over (image index, caption) `pairs`; returns the history."
     opt = torch.optim.AdamW(decoder.parameters(), lr=p["lr"], weight_decay=1e-4)
@@ -479,7 +491,7 @@ def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed
         if progress: bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", valid=f"{history[-1]['valid_loss']:.3f}")
     return history
 
-# %% ../nbs/09_captioning.ipynb #92af8ad2
+# %% ../nbs/09_captioning.ipynb #ce4c193c
 def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split train/valid are used
                     store:ImageStore|str,      # where the images are
                     out:str|Path|None=None,    # model folder to write (None: do not save)
@@ -490,7 +502,9 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                     hidden_dim:int|None=None, attn_dim:int|None=None, min_freq:int|None=None, max_len:int|None=None,
                     attention:bool=True, scheduled_sampling:float=0.0, alpha_c:float=1.0, dropout:float=0.3,
                     refs:dict|None=None,       # image_id -> list of reference captions (default: the row's caption)
-                    cache_dir:str|Path|None=None, seed:int=0, device=None, progress:bool=True) -> Captioner:
+                    cache_dir:str|Path|None=None, seed:int=0, device=None,
+                    decoder_threads:int|None=1,  # CPU threads for the decoder (None: leave torch's setting)
+                    progress:bool=True) -> Captioner:
     "Build the vocabulary, (pre)train and cache the encoder, train the decoder; save to `out`; return the `Captioner`."
     p = caption_profile(profile, encoder=encoder, encoder_epochs=encoder_epochs, image_size=image_size, grid=grid,
                         views=views, epochs=epochs, batch_size=batch_size, lr=lr, embed_dim=embed_dim,
@@ -513,7 +527,8 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     tokens = _token_tensor(vocab, [c for rs in tr_refs for c in rs], p["max_len"])
     vtokens = _token_tensor(vocab, [c for rs in va_refs for c in rs], p["max_len"])
     decoder = CaptionDecoder(len(vocab), feats.shape[-1], p["embed_dim"], p["hidden_dim"], attention, p["attn_dim"], dropout).to(dev)
-    history = _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress)
+    with torch_threads(decoder_threads, dev):
+        history = _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress)
     config = dict(kind="captioner", vocab=vocab.itos, feat_dim=int(feats.shape[-1]), grid=p["grid"], max_len=p["max_len"],
                   encoder=dict(spec, pretrain_epochs=p["encoder_epochs"], pretrain_losses=enc_losses),
                   decoder=dict(embed_dim=p["embed_dim"], hidden_dim=p["hidden_dim"], attention=bool(attention),
@@ -529,7 +544,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                       f"{len(tr)} train images){'; saved to ' + str(out) if out is not None else ''}")
     return model
 
-# %% ../nbs/09_captioning.ipynb #55b536f4
+# %% ../nbs/09_captioning.ipynb #3c0854a4
 @torch.no_grad()
 def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, method:str="beam", batch_size:int=64,
                   progress:bool=True, **kwargs) -> list:
@@ -561,7 +576,7 @@ def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
     flush()
     return results
 
-# %% ../nbs/09_captioning.ipynb #fafb4f06
+# %% ../nbs/09_captioning.ipynb #9552e30f
 FACT_ATTRIBUTES = ("class", "arms", "winding", "bulge", "bar", "edgeon_bulge")
 
 def factual_scores(asserted:list, # per caption, the dict of attributes it asserts (missing/None: not asserted)
@@ -576,9 +591,9 @@ def factual_scores(asserted:list, # per caption, the dict of attributes it asser
         out[f"{k}_accuracy"] = ok / len(said) if said else None
         out[f"{k}_coverage"] = len(said) / has if has else None
         tot_ok += ok; tot_n += len(said)
-    return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, n=len(truth), **out)
+    return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, **out)
 
-# %% ../nbs/09_captioning.ipynb #9552e30f
+# %% ../nbs/09_captioning.ipynb #0edfaff0
 def factual_accuracy(hypotheses:list, rows:pd.DataFrame, attributes=FACT_ATTRIBUTES) -> dict:
     "`factual_scores` of `hypotheses` parsed with `synthetic.parse_caption` against `synthetic.truth_attributes` of `rows`."
     from cosmic_morph.synthetic import parse_caption, truth_attributes
