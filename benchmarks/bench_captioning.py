@@ -23,13 +23,17 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=None, help="render and model image size (default: the profile's)")
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--encoder-epochs", type=int, nargs="+", default=[None])
+    ap.add_argument("--views", type=int, default=None); ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: every core)")
     ap.add_argument("--attention", type=int, default=1); ap.add_argument("--n-refs", type=int, default=5)
     ap.add_argument("--beam-width", type=int, default=3); ap.add_argument("--alpha", type=float, default=0.7)
     ap.add_argument("--top-p", type=float, default=0.9); ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--store", default="", help="reuse a synthetic store (split) instead of rendering one")
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"captioning.json"))
     a = ap.parse_args(argv)
-    p = caption_profile(a.profile, n_images=a.n, image_size=a.size, epochs=a.epochs)
+    p = caption_profile(a.profile, n_images=a.n, image_size=a.size, epochs=a.epochs, views=a.views, batch_size=a.batch_size)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    if a.threads: torch.set_num_threads(a.threads)
     res = dict(command=" ".join(["python benchmarks/bench_captioning.py"] + list(sys.argv[1:] if argv is None else argv)),
                machine=dict(description="2-core CPU, 24 GiB, no GPU" if not torch.cuda.is_available() else torch.cuda.get_device_name(),
                             cpu_count=os.cpu_count(), threads=torch.get_num_threads(), platform=platform.platform(), torch=torch.__version__),
@@ -51,7 +55,8 @@ def main(argv=None):
                             **{k: v for k, v in factual_accuracy(ceiling, test).items() if v is not None})
     for ee in a.encoder_epochs:
         model = train_captioner(m, store, None, profile=a.profile, encoder_epochs=ee, image_size=p["image_size"],
-                                epochs=p["epochs"], attention=bool(a.attention), refs=refs, seed=a.seed)
+                                epochs=p["epochs"], views=p["views"], batch_size=p["batch_size"], attention=bool(a.attention),
+                                refs=refs, seed=a.seed, device=dev, decoder_threads=a.threads or 1)
         run = dict(encoder_epochs=model.config["encoder"]["pretrain_epochs"], attention=bool(a.attention),
                    train_seconds=model.config["training"]["seconds"],
                    history=model.config["training"]["history"], methods={})
