@@ -36,7 +36,7 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'DECODE
 CAPTION_PROFILES = {
     "smoke": dict(n_images=40, image_size=32, encoder="resnet10t", encoder_epochs=1, grid=2, views=1, epochs=2,
                   batch_size=16, lr=3e-3, embed_dim=32, hidden_dim=64, attn_dim=32, min_freq=1, max_len=40),
-    "cpu":   dict(n_images=600, image_size=64, encoder="resnet18", encoder_epochs=4, grid=2, views=8, epochs=15,
+    "cpu":   dict(n_images=600, image_size=64, encoder="resnet18", encoder_epochs=6, grid=2, views=8, epochs=15,
                   batch_size=32, lr=3e-3, embed_dim=96, hidden_dim=256, attn_dim=128, min_freq=2, max_len=40),
     "gpu":   dict(n_images=8000, image_size=128, encoder="resnet50", encoder_epochs=15, grid=4, views=8, epochs=40,
                   batch_size=128, lr=2e-3, embed_dim=256, hidden_dim=512, attn_dim=256, min_freq=2, max_len=40),
