@@ -15,7 +15,7 @@ import torch
 from cosmic_morph.synthetic import ingest_synthetic
 from cosmic_morph.split import split_store
 from cosmic_morph.captioning import (train_captioner, caption_rows, caption_split, evaluate_captions, factual_accuracy,
-                                     synthetic_references, caption_profile, _refs)
+                                     synthetic_references, caption_profile, reference_lists)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,7 +48,7 @@ def main(argv=None):
     m = load_manifest(store); res["render_seconds"] = round(time.time() - t0, 1) if not a.store else None
     captioned = m[m["caption"].notna()]
     refs = synthetic_references(captioned, n_refs=a.n_refs, seed=a.seed)
-    test = caption_rows(m, "test"); refs_test = _refs(test, refs)
+    test = caption_rows(m, "test"); refs_test = reference_lists(test, refs)
     res["n"] = dict(train=int((m.split == "train").sum()), valid=int((m.split == "valid").sum()), test=len(test))
     ceiling = [r[0] for r in refs_test]
     res["reference"] = dict(**evaluate_captions([r[1:] for r in refs_test], ceiling),

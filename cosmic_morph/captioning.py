@@ -29,8 +29,8 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'DECODE
            'feature_grid', 'images_tensor', 'normalise', 'd4_views', 'encoder_fingerprint', 'compute_features',
            'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode', 'sample_decode',
            'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner',
-           'caption_rows', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores', 'factual_accuracy',
-           'synthetic_references']
+           'caption_rows', 'reference_lists', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores',
+           'factual_accuracy', 'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
@@ -464,7 +464,7 @@ def _token_tensor(vocab:Vocab, captions:list, max_len:int) -> torch.Tensor:
     for i, s in enumerate(ids): t[i, :len(s)] = torch.tensor(s)
     return t
 
-def _refs(rows:pd.DataFrame, refs:dict|None) -> list:
+def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
@@ -513,7 +513,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                         hidden_dim=hidden_dim, attn_dim=attn_dim, min_freq=min_freq, max_len=max_len)
     seed_everything(seed); dev = torch.device(device or default_device()); t0 = time.time()
     tr, va = caption_rows(manifest, "train"), caption_rows(manifest, "valid")
-    tr_refs, va_refs = _refs(tr, refs), _refs(va, refs)
+    tr_refs, va_refs = reference_lists(tr, refs), reference_lists(va, refs)
     vocab = Vocab.build([c for rs in tr_refs for c in rs], p["min_freq"])
     enc, spec = encoder_from_spec(p["encoder"], p["image_size"])
     if spec["mean"] is None:
