@@ -23,8 +23,8 @@ from .ingest.catalogs import GZ2_TASKS, VOTE_COLUMNS, GZ5_CLASSES, vote_col, gz5
 __all__ = ['BULGES', 'WINDINGS', 'ARMS', 'ROUNDNESS', 'EDGEON_BULGES', 'ODD_FEATURES', 'AMBIGUOUS_KINDS', 'PITCH_DEG',
            'BULGE_TO_TOTAL', 'AXIS_RATIO', 'NATIVE_SCALE', 'COLOURS', 'DUST_TAU_RATIO', 'ATTRIBUTE_KEYS', 'NUM',
            'PHRASES', 'PARSE', 'sample_truth', 'arm_pattern', 'render_bands', 'to_rgb', 'render_galaxy', 'visibility',
-           'simulate_votes', 'vote_attributes', 'parse_caption', 'caption_from_votes', 'truth_attributes',
-           'synthetic_galaxy', 'ingest_synthetic']
+           'arm_visibility', 'simulate_votes', 'vote_attributes', 'parse_caption', 'caption_from_votes',
+           'truth_attributes', 'synthetic_galaxy', 'ingest_synthetic']
 
 # %% ../nbs/04_synthetic.ipynb #6ce40363
 BULGES = ["none", "just noticeable", "obvious", "dominant"]            # t05 answers
@@ -44,12 +44,12 @@ def _logu(rng, lo, hi): return float(np.exp(rng.uniform(np.log(lo), np.log(hi)))
 
 # %% ../nbs/04_synthetic.ipynb #2f8ec4a5
 def _spiral(rng, t):
-    bulge = BULGES[rng.integers(4)]; arms = ARMS[rng.choice(5, p=[0.15, 0.35, 0.2, 0.15, 0.15])]
+    bulge = BULGES[rng.choice(4, p=[0.2, 0.3, 0.3, 0.2])]; arms = ARMS[rng.choice(5, p=[0.15, 0.35, 0.2, 0.15, 0.15])]
     winding = WINDINGS[rng.integers(3)]
     t.update(morph="spiral", bulge=bulge, bulge_to_total=_u(rng, *BULGE_TO_TOTAL[bulge]),
              bulge_sersic_n=_u(rng, 2, 4), bulge_hlr_ratio=_u(rng, 0.15, 0.3),
              arms=arms, arms_m=arms if arms != "more" else int(rng.integers(5, 7)), winding=winding,
-             pitch_deg=_u(rng, *PITCH_DEG[winding]), arm_contrast=_u(rng, 0.55, 0.85), arm_sharpness=_u(rng, 2.5, 5),
+             pitch_deg=_u(rng, *PITCH_DEG[winding]), arm_contrast=_u(rng, 0.6, 0.9), arm_sharpness=_u(rng, 2.5, 5),
              arm_phase=_u(rng, 0, 2*np.pi), inclination_deg=float(np.degrees(np.arccos(rng.uniform(0.5, 1)))),
              bar=bool(rng.random() < 0.4), bar_length_ratio=_u(rng, 0.6, 1.0), bar_q=_u(rng, 0.2, 0.35),
              bar_fraction=_u(rng, 0.08, 0.15), n_knots=int(rng.integers(20, 80)), knot_fraction=_u(rng, 0.05, 0.15))
@@ -66,13 +66,16 @@ def _edgeon(rng, t):
     t.update(morph="edge-on", edgeon_bulge=shape, inclination_deg=_u(rng, 82, 90), scale_height_ratio=_u(rng, 0.07, 0.15),
              bulge_to_total=0.0 if shape == "none" else _u(rng, 0.1, 0.3), bulge_sersic_n=_u(rng, 1.0, 1.5) if shape == "boxy" else _u(rng, 2, 4),
              bulge_hlr_ratio=_u(rng, 0.2, 0.35), bulge_q=_u(rng, 0.6, 0.75) if shape == "boxy" else _u(rng, 0.8, 1.0),
-             dust_lane=bool(rng.random() < 0.5), dust_tau=_u(rng, 0.8, 2.0))
-    if not t["dust_lane"]: t["dust_tau"] = 0.0
+             dust_lane=bool(rng.random() < 0.5), dust_tau=_u(rng, 1.5, 4.0))
+    if t["dust_lane"]:   # a lane shows only where the light is resolved above and below it: big, thick disks
+        t.update(scale_height_ratio=_u(rng, 0.18, 0.28), hlr_arcsec=_logu(rng, 6, 10), fov_hlr=_u(rng, 5.5, 7.5),
+                 snr=_logu(rng, 500, 2000))   # ... which are near, so bright
+    else: t["dust_tau"] = 0.0
     return t
 
 def _merger(rng, t):
     kinds = [("elliptical" if rng.random() < 0.35 else "disk") for _ in range(2)]
-    t.update(morph="merger", fov_hlr=_u(rng, 16, 22), merger_kinds=kinds, flux_ratio=_u(rng, 0.3, 1.0),
+    t.update(morph="merger", fov_hlr=_u(rng, 11, 15), merger_kinds=kinds, flux_ratio=_u(rng, 0.3, 1.0),
              separation_hlr=_u(rng, 0.8, 2.0), separation_angle_deg=_u(rng, 0, 180), secondary_hlr_ratio=_u(rng, 0.5, 1.0),
              n_tails=int(rng.integers(1, 3)), tail_length_hlr=_u(rng, 2, 4.5), tail_fraction=_u(rng, 0.12, 0.25),
              tail_curl=_u(rng, 0.8, 1.8) * (1 if rng.random() < 0.5 else -1), companion_pa_deg=_u(rng, 0, 180),
@@ -83,8 +86,8 @@ def _ambiguous(rng, t):
     kind = AMBIGUOUS_KINDS[rng.integers(len(AMBIGUOUS_KINDS))]
     if kind in ("faint", "compact"):
         (_spiral if rng.random() < 0.5 else _elliptical)(rng, t)
-        if kind == "faint": t["snr"] = _u(rng, 5, 10)
-        else: t.update(hlr_arcsec=_u(rng, 0.8, 1.5), fov_hlr=_u(rng, 20, 30))
+        if kind == "faint": t["snr"] = _u(rng, 15, 40)
+        else: t.update(hlr_arcsec=_u(rng, 0.8, 1.5), fov_hlr=_u(rng, 15, 25))
     elif kind == "inclined": _spiral(rng, t); t.update(inclination_deg=_u(rng, 62, 78))
     elif kind == "disturbed":
         _spiral(rng, t); t.update(lopsided=_u(rng, 0.3, 0.6), n_tails=1, tail_length_hlr=_u(rng, 1.5, 3),
@@ -105,8 +108,8 @@ def sample_truth(rng:np.random.Generator, # the galaxy's own random generator
     "Physical parameters of one galaxy of truth class `cls`: every number the renderer and the vote simulator use."
     if cls is None: cls = GZ5_CLASSES[rng.integers(len(GZ5_CLASSES))]
     if cls not in GZ5_CLASSES: raise ValueError(f"unknown class {cls!r}: choose one of {', '.join(GZ5_CLASSES)}")
-    t = dict(truth_class=cls, hlr_arcsec=_logu(rng, 2.5, 7.0), fov_hlr=_u(rng, 11, 16), pa_deg=_u(rng, 0, 180),
-             psf_fwhm_arcsec=_u(rng, 1.0, 1.6), psf_beta=3.0, snr=_logu(rng, 20, 200), sky_per_pixel=200.0,
+    t = dict(truth_class=cls, hlr_arcsec=_logu(rng, 2.5, 7.0), fov_hlr=_u(rng, 6.5, 10), pa_deg=_u(rng, 0, 180),
+             psf_fwhm_arcsec=_u(rng, 1.0, 1.6), psf_beta=3.0, snr=_logu(rng, 120, 1200), sky_per_pixel=200.0,
              native_pixel_scale_arcsec=NATIVE_SCALE)
     return {"spiral": _spiral, "elliptical": _elliptical, "edge-on": _edgeon, "merger": _merger, "ambiguous": _ambiguous}[cls](rng, t)
 
@@ -161,6 +164,16 @@ def _genellipse(xp, yp, re, q, n, c=3.0):
     return _unit(np.exp(-b*(rc/re)**(1/n)))
 
 # %% ../nbs/04_synthetic.ipynb #80226fdc
+def _arm_knots(g, t, rng, hlr, pa, q, dx, dy, r0):
+    "Star-forming clumps: `RandomKnots` positions in the disk plane, brightened where the arm pattern is high."
+    knots = galsim.RandomKnots(t["n_knots"], half_light_radius=hlr, flux=1.0, rng=galsim.BaseDeviate(int(rng.integers(1, 2**31))))
+    xp, yp = knots.points.T                                   # disk-plane positions (arcsec)
+    S, w = arm_pattern(xp, yp, t["arms_m"], t["pitch_deg"], r0, t["arm_phase"], t["arm_sharpness"])
+    a = np.radians(pa); ys = yp*q                             # project: squash by the inclination, rotate to the PA
+    x, y = xp*np.cos(a) - ys*np.sin(a) + dx, xp*np.sin(a) + ys*np.cos(a) + dy
+    f = (S*w)**2 * rng.uniform(0.3, 1.0, len(x))
+    return _unit(_blobs(g, x, y, 0.12*hlr, f)) if f.sum() > 0 else np.zeros((g.n, g.n))
+
 def _disk_galaxy(g, t, rng, hlr, flux=1.0, dx=0.0, dy=0.0, pa=None, arms=True):
     "Exponential disk + Sérsic bulge (+ bar, log-spiral arms, clumps, ring, lopsidedness) as population maps."
     pa = t["pa_deg"] if pa is None else pa; inc = t.get("inclination_deg", 0.0); q = max(np.cos(np.radians(inc)), 0.12)
@@ -170,30 +183,24 @@ def _disk_galaxy(g, t, rng, hlr, flux=1.0, dx=0.0, dy=0.0, pa=None, arms=True):
     disk = g.draw(galsim.Exponential(half_light_radius=hlr).shear(q=q, beta=pa*galsim.degrees), dx, dy)
     if t.get("lopsided"):  # an m=1 distortion: one side of the disk brighter, as after a fly-by
         disk = _unit(disk * np.clip(1 + t["lopsided"]*np.hypot(xp, yp)/hlr*np.cos(np.arctan2(yp, xp) - 1.0), 0.2, None))
-    dfrac = 1 - bt - barf - (t.get("ring_fraction", 0.0))
+    dfrac = 1 - bt - barf - t.get("ring_fraction", 0.0)
     if bt > 0:
         pop["old"] += bt*flux*g.draw(galsim.Sersic(t.get("bulge_sersic_n", 3.0), half_light_radius=t.get("bulge_hlr_ratio", 0.2)*hlr)
                                      .shear(q=max(q, 0.8), beta=pa*galsim.degrees), dx, dy)
     r0 = 0.35*hlr
-    if barf > 0:
-        blen = t["bar_length_ratio"]*hlr; r0 = blen
-        pop["old"] += barf*flux*_genellipse(xp, yp, 0.5*blen, t["bar_q"], 0.6)
+    if barf > 0:      # the bar lies along the arms' starting angle, so two arms leave from its ends
+        blen, ph = t["bar_length_ratio"]*hlr, t["arm_phase"]; r0 = 0.5*blen
+        xb, yb = xp*np.cos(ph) + yp*np.sin(ph), -xp*np.sin(ph) + yp*np.cos(ph)
+        pop["old"] += barf*flux*_genellipse(xb, yb, 0.5*blen, t["bar_q"], 0.6)
     if t.get("ring_fraction"):
-        rr = np.hypot(xp, yp); R, W = t["ring_radius_hlr"]*hlr, t["ring_width_hlr"]*hlr
-        pop["young"] += t["ring_fraction"]*flux*_unit(np.exp(-0.5*((rr - R)/W)**2))
+        R, W = t["ring_radius_hlr"]*hlr, t["ring_width_hlr"]*hlr
+        pop["young"] += t["ring_fraction"]*flux*_unit(np.exp(-0.5*((np.hypot(xp, yp) - R)/W)**2))
     if arms and t.get("arms_m"):
         S, w = arm_pattern(xp, yp, t["arms_m"], t["pitch_deg"], r0, t["arm_phase"], t["arm_sharpness"])
         A, kf = t["arm_contrast"], t["knot_fraction"]
-        pop["disk"] += dfrac*(1 - kf)*flux*disk*(1 - A*w)
-        pop["young"] += dfrac*(1 - kf)*flux*disk*A*w*S
-        knots = galsim.RandomKnots(t["n_knots"], half_light_radius=hlr, flux=1.0, rng=galsim.BaseDeviate(int(rng.integers(1, 2**31))))
-        kx, ky = knots.points.T; a = np.radians(pa)
-        ky = ky*q; kx, ky = kx*np.cos(a) - ky*np.sin(a) + dx, kx*np.sin(a) + ky*np.cos(a) + dy
-        kxp, kyp = kx - dx, ky - dy
-        kxp, kyp = kxp*np.cos(a) + kyp*np.sin(a), (-kxp*np.sin(a) + kyp*np.cos(a))/q
-        Sk, wk = arm_pattern(kxp, kyp, t["arms_m"], t["pitch_deg"], r0, t["arm_phase"], t["arm_sharpness"])
-        fk = (Sk*wk)**2 * rng.uniform(0.3, 1.0, len(kx))
-        if fk.sum() > 0: pop["young"] += dfrac*kf*flux*_unit(_blobs(g, kx, ky, 0.12*hlr, fk))
+        pop["disk"] += dfrac*(1 - kf)*flux*disk*(1 - A*w)          # the inter-arm disk keeps (1 - A) of its light...
+        pop["young"] += dfrac*(1 - kf)*flux*disk*A*w*S            # ...the rest is gathered into the arms
+        pop["young"] += dfrac*kf*flux*_arm_knots(g, t, rng, hlr, pa, q, dx, dy, r0)
     else:
         pop["disk"] += dfrac*flux*disk
     return pop
@@ -230,7 +237,8 @@ def _dust(g, t):
     "Mid-plane optical depth map (r band) of an edge-on disk's dust lane."
     h = t["hlr_arcsec"]/1.678; i = np.radians(t["inclination_deg"])
     zproj = math.hypot(t["scale_height_ratio"]*h, h*math.cos(i)); xp, yp = g.plane(t["pa_deg"])
-    return t["dust_tau"]*np.exp(-0.5*((yp - 0.3*zproj)/(0.5*zproj))**2)*np.exp(-np.abs(xp)/(2.5*h))
+    w = max(0.5*zproj, 0.5*t["psf_fwhm_arcsec"])    # a lane narrower than the seeing would be washed out: we draw those we could see
+    return t["dust_tau"]*np.exp(-0.5*((yp - 0.3*zproj)/w)**2)*np.exp(-np.abs(xp)/(2.5*h))
 
 def _tails(g, t, rng, x0, y0, hlr, away_deg, flux, count=1):
     "Tidal tails: `count` curved streams of blobs leaving a galaxy, widening and fading along their length."
@@ -294,12 +302,13 @@ def render_bands(truth:dict, # parameters from `sample_truth`
     return rng.poisson(bands*flux + sky).astype(np.float64) - sky
 
 def to_rgb(bands:np.ndarray, # (3, N, N) g, r, i counts with the sky subtracted
-           sky_per_pixel:float, size:int=424, stretch:float=12.0, Q:float=8.0) -> np.ndarray:
+           sky_per_pixel:float, size:int=424, stretch:float=10.0, Q:float=6.0) -> np.ndarray:
     "Resample to `size` and map i, r, g to an asinh (Lupton et al. 2004) RGB composite, uint8 (size, size, 3)."
     from astropy.visualization import make_lupton_rgb
     s = bands / math.sqrt(sky_per_pixel)                               # in units of the sky noise
     rs = [np.asarray(Image.fromarray(b.astype(np.float32), "F").resize((size, size), Image.Resampling.BICUBIC)) for b in s]
-    return make_lupton_rgb(rs[2], rs[1], rs[0], minimum=0, stretch=stretch, Q=Q)
+    with np.errstate(invalid="ignore", divide="ignore"):     # astropy divides by the zero intensity of black pixels
+        return make_lupton_rgb(rs[2], rs[1], rs[0], minimum=0, stretch=stretch, Q=Q)
 
 def render_galaxy(truth:dict, # parameters from `sample_truth`
                   size:int=424, # output side in pixels
@@ -315,7 +324,15 @@ def _sig(x): return 1/(1 + math.exp(-x))
 def visibility(truth:dict) -> float:
     "How well a volunteer can see structure, in (0, 1): a product of S/N and resolution terms."
     res = truth["hlr_arcsec"]/truth["psf_fwhm_arcsec"]
-    return _sig((math.log(truth["snr"]) - math.log(12))/0.3) * _sig((res - 1.2)/0.3)
+    return _sig((math.log(truth["snr"]) - math.log(60))/0.4) * _sig((res - 1.2)/0.3)
+
+def arm_visibility(truth:dict) -> float:
+    "How visible the arms are, in [0, 1): the gap between arms at r½ (foreshortened) against the PSF, and the share of light in them."
+    if not truth.get("arms_m"): return 0.0
+    gap = truth["hlr_arcsec"]*(math.exp(2*math.pi*math.tan(math.radians(truth["pitch_deg"]))/truth["arms_m"]) - 1)
+    gap *= math.sqrt(max(math.cos(math.radians(truth.get("inclination_deg", 0.0))), 0.1))
+    arm_light = (1 - truth.get("bulge_to_total", 0.0) - truth.get("bar_fraction", 0.0))*truth["arm_contrast"]
+    return _sig((gap/truth["psf_fwhm_arcsec"] - 0.8)/0.25) * _sig((arm_light - 0.3)/0.08)
 
 def _peaked(n, i, p_true, spread=0.7):
     "Probabilities over `n` ordered answers with `p_true` at `i`, the rest falling off with distance."
@@ -328,11 +345,11 @@ def _axis_ratio(t):
 
 def _task_probs(t:dict) -> dict:
     "Per-task answer probabilities of an average volunteer for galaxy `t` (before jitter)."
-    v = visibility(t); m, kind = t["morph"], t.get("ambiguous_kind"); q = _axis_ratio(t)
+    v = visibility(t); m, kind = t["morph"], t.get("ambiguous_kind"); q = _axis_ratio(t); va = v*arm_visibility(t)
     inc = t.get("inclination_deg", 0.0)
     star = 0.01 + 0.25*(1 - _sig((t["hlr_arcsec"]/t["psf_fwhm_arcsec"] - 1)/0.2))
-    if m == "elliptical": feat = 0.05 + 0.25*(q < 0.5)
-    elif m == "spiral": feat = 0.1 + 0.85*v*(0.7 + 0.3*t["arm_contrast"]) + 0.1*t.get("bar", False)
+    if m == "elliptical": feat = 0.04 + 0.14*(q < 0.5)
+    elif m == "spiral": feat = 0.1 + 0.85*v*(0.6 + 0.4*va) + 0.1*t.get("bar", False)
     elif m == "edge-on": feat = 0.35 + 0.55*v + 0.1*t.get("dust_lane", False)
     elif m == "merger": feat = 0.35 + 0.25*t["merger_kinds"].count("disk")
     else: feat = 0.45 + 0.3*v
@@ -341,7 +358,7 @@ def _task_probs(t:dict) -> dict:
     edge = {"edge-on": 0.93, "merger": 0.08}.get(m, 0.03 + 0.85*_sig((inc - 72)/4) + 0.5*(m == "elliptical" and q < 0.5))
     p["t02"] = [min(edge, 0.97), 1 - min(edge, 0.97)]
     p["t03"] = [0.25 + 0.6*v, 0.75 - 0.6*v] if t.get("bar") else [0.06, 0.94]
-    spi = 0.1 + 0.85*v if t.get("arms_m") else {"ring": 0.3, "irregular": 0.25, "merger": 0.35}.get(m, 0.1)
+    spi = (0.05 + 0.92*min(va/0.7, 1))*(0.7 if t.get("lopsided") else 1) if t.get("arms_m") else {"ring": 0.3, "irregular": 0.25, "merger": 0.35}.get(m, 0.1)
     p["t04"] = [spi, 1 - spi]
     bt = t.get("bulge_to_total", 0.8 if m == "elliptical" else 0.2)
     bi = 0 if bt < 0.02 else 1 if bt < 0.12 else 2 if bt < 0.4 else 3
@@ -355,9 +372,9 @@ def _task_probs(t:dict) -> dict:
                     else [0.1, 0.15, 0.15, 0.1, 0.45, 0.05, 0]))
     eb = EDGEON_BULGES.index(t["edgeon_bulge"]) if "edgeon_bulge" in t else (0 if bt > 0.1 else 2)
     p["t09"] = _peaked(3, eb, 0.7, 1.0)
-    p["t10"] = _peaked(3, WINDINGS.index(t["winding"]), 0.4 + 0.35*v, 0.3) if "winding" in t else [1/3]*3
+    p["t10"] = _peaked(3, WINDINGS.index(t["winding"]), 0.4 + 0.35*va, 0.3) if "winding" in t else [1/3]*3
     if "arms" in t:
-        a = _peaked(5, ARMS.index(t["arms"]), 0.45 + 0.35*v, 0.35); ct = 0.05 + 0.35*(1 - v)
+        a = _peaked(5, ARMS.index(t["arms"]), 0.45 + 0.35*va, 0.35); ct = 0.05 + 0.35*(1 - va)
         p["t11"] = list(a*(1 - ct)) + [ct]
     else: p["t11"] = [0.1, 0.2, 0.05, 0.05, 0.05, 0.55]
     return {k: np.asarray(x, float)/np.sum(x) for k, x in p.items()}
@@ -391,7 +408,7 @@ def simulate_votes(truth:dict, # parameters from `sample_truth`
 ATTRIBUTE_KEYS = ["class", "arms", "winding", "bulge", "bar", "edgeon_bulge", "roundness", "odd"]
 
 def _f(votes, task, answer):
-    v = votes.get(vote_col(task, answer), 0.0); return 0.0 if v is None or v != v else float(v)
+    v = votes.get(vote_col(task, answer), 0.0); return 0.0 if pd.isna(v) else float(v)
 
 def _winner(votes, task, values, min_frac=0.5):
     fr = [_f(votes, task, a) for a in GZ2_TASKS[next(k for k in GZ2_TASKS if k.startswith(task))]][:len(values)]
@@ -403,7 +420,7 @@ def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or s
     "The attributes the vote fractions clearly support (None where they do not), keyed by `ATTRIBUTE_KEYS`."
     missing = [c for c in VOTE_COLUMNS if c not in votes]
     if missing: raise ValueError(f"votes lack {len(missing)} vote column(s), e.g. {missing[0]}")
-    row = {c: 0.0 if votes[c] is None or votes[c] != votes[c] else float(votes[c]) for c in VOTE_COLUMNS}
+    row = {c: 0.0 if pd.isna(votes[c]) else float(votes[c]) for c in VOTE_COLUMNS}
     cls = gz5_labels(pd.DataFrame([row]), thresholds).iloc[0]
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["class"] = cls; a["odd"] = ()
     if cls == "spiral":
@@ -423,7 +440,7 @@ def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or s
 # %% ../nbs/04_synthetic.ipynb #fcf66d76
 NUM = {1: ["one", "a single"], 2: ["two", "a pair of"], 3: ["three"], 4: ["four"], "more": ["many", "more than four"]}
 PHRASES = {
-    "class": {"spiral": ["spiral galaxy", "spiral", "face-on spiral galaxy", "disk galaxy with spiral structure"],
+    "class": {"spiral": ["spiral galaxy", "spiral", "face-on spiral galaxy", "spiral disk galaxy"],
               "elliptical": ["elliptical galaxy", "smooth elliptical", "smooth galaxy", "featureless elliptical galaxy"],
               "edge-on": ["edge-on disk galaxy", "edge-on galaxy", "disk galaxy seen edge-on", "edge-on disk"],
               "merger": ["pair of merging galaxies", "galaxy merger", "pair of interacting galaxies", "two colliding galaxies"],
@@ -463,7 +480,7 @@ PARSE = {  # value -> regular expression; tried in order, on lower-case text
 def parse_caption(text:str # a caption (templated or generated)
                  ) -> dict:
     "The attributes a caption asserts, keyed by `ATTRIBUTE_KEYS` (None where it says nothing)."
-    s = " ".join(str(text).lower().split())
+    s = re.sub(r"\s*-\s*", "-", " ".join(str(text).lower().split()))     # "edge - on" from a word tokenizer reads as "edge-on"
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["odd"] = ()
     a["class"] = next((c for c in ["ambiguous", "edge-on", "spiral", "elliptical", "merger"] if re.search(PARSE[c], s)), None)
     def first(key): return next((v for v, rx in PARSE[key].items() if re.search(rx, s)), None)
@@ -477,7 +494,7 @@ def parse_caption(text:str # a caption (templated or generated)
     return a
 
 # %% ../nbs/04_synthetic.ipynb #b33da1ae
-def _an(w): return ("an " if w[0] in "aeiou" else "a ") + w
+def _an(w): return w if w.startswith("two ") else ("an " if w[0] in "aeiou" else "a ") + w
 def _cap(s): return s[0].upper() + s[1:]
 
 def _phrases(a, r):
@@ -582,7 +599,7 @@ def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go
         iid = f"synth:{seed}-{g['n']}"
         facts = store.put_image(g["png"], name=iid)
         meta = dict(g["truth"], seed=seed, n=g["n"], size=size, pixel_scale_arcsec=g["truth"]["fov_hlr"]*g["truth"]["hlr_arcsec"]/size,
-                    visibility=visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="CC0 (generated)")
+                    visibility=visibility(g["truth"]), arm_visibility=arm_visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
         rows.append(dict(image_id=iid, source="synthetic", taxonomy="gz5", caption=g["caption"], meta=meta, **facts, **g["votes"]))
         bar.update()
     if workers > 1 and n > 1:
