@@ -152,7 +152,8 @@ def test_factual_accuracy_tells_true_captions_from_shuffled(synth_store):
     store, m = synth_store
     rows = m[m.caption.notna()].reset_index(drop=True)
     refs = synthetic_references(rows, n_refs=3, seed=0)
-    assert all(len(v) == 3 and len(set(v)) >= 2 for v in list(refs.values())[:10])
+    assert all(len(v) == 3 for v in refs.values()) and list(refs) == list(rows.image_id)
+    assert sum(len(set(v)) >= 2 for v in refs.values()) >= 0.8 * len(refs)   # other phrasings (a few plans can coincide)
     true = factual_accuracy(list(rows.caption), rows)
     shuffled = factual_accuracy(list(np.roll(rows.caption.to_numpy(), 1)), rows)   # neighbours have another truth class
     assert true["factual_accuracy"] > 0.8 and true["class_accuracy"] > shuffled["class_accuracy"] + 0.3
