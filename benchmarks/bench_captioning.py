@@ -26,7 +26,7 @@ def main(argv=None):
     ap.add_argument("--views", type=int, default=None); ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: every core)")
     ap.add_argument("--attention", type=int, default=1); ap.add_argument("--n-refs", type=int, default=5)
-    ap.add_argument("--beam-width", type=int, default=3); ap.add_argument("--alpha", type=float, default=0.7)
+    ap.add_argument("--beam-width", type=int, default=3); ap.add_argument("--alpha", type=float, nargs="+", default=[0.7], help="beam length normalisation(s) to compare")
     ap.add_argument("--top-p", type=float, default=0.9); ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--store", default="", help="reuse a synthetic store (split) instead of rendering one")
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"captioning.json"))
@@ -60,13 +60,14 @@ def main(argv=None):
         run = dict(encoder_epochs=model.config["encoder"]["pretrain_epochs"], attention=bool(a.attention),
                    train_seconds=model.config["training"]["seconds"],
                    history=model.config["training"]["history"], methods={})
-        for method, kw in [("greedy", {}), ("beam", dict(beam_width=a.beam_width, alpha=a.alpha)),
-                           ("sample", dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed))]:
+        beams = [(f"beam" if len(a.alpha) == 1 else f"beam_alpha{al:g}", "beam", dict(beam_width=a.beam_width, alpha=al)) for al in a.alpha]
+        for name, method, kw in [("greedy", "greedy", {}), *beams,
+                                 ("sample", "sample", dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed))]:
             t = time.time(); hyps = caption_split(model, store, test, method, **kw); secs = time.time() - t
-            run["methods"][method] = dict(**evaluate_captions(refs_test, hyps),
+            run["methods"][name] = dict(**evaluate_captions(refs_test, hyps),
                                           **{k: v for k, v in factual_accuracy(hyps, test).items() if v is not None},
                                           caption_seconds=round(secs, 2), examples=hyps[:5])
-            print(method, {k: round(v, 3) for k, v in run["methods"][method].items() if isinstance(v, float)}, file=sys.stderr)
+            print(name, {k: round(v, 3) for k, v in run["methods"][name].items() if isinstance(v, float)}, file=sys.stderr)
         res["runs"].append(run)
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(res, indent=2, default=float))
