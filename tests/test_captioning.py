@@ -1,0 +1,167 @@
+"""Captioning: metrics against hand-computed values, the captions JSONL reader, the feature cache, decoding
+properties (batching, beam width 1 = greedy, learning a toy task), save/load, and captioning files on disk."""
+import json, math
+from pathlib import Path
+import numpy as np, pytest, torch
+from PIL import Image
+
+from cosmic_morph.captioning import (bleu_scores, diversity, evaluate_captions_file, CaptionFileError, Vocab, START, END,
+                                     PAD, CaptionDecoder, decoder_loss, greedy_decode, beam_decode, sample_decode,
+                                     compute_features, encoder_from_spec, train_captioner, load_captioner,
+                                     CaptionerLoadError, caption_images, caption_split, caption_rows, factual_accuracy,
+                                     synthetic_references, torch_threads)
+
+
+@pytest.fixture(scope="module")
+def synth_store(tmp_path_factory):
+    from cosmic_morph.synthetic import ingest_synthetic
+    from cosmic_morph.split import split_store
+    d = tmp_path_factory.mktemp("synth")/"store"
+    ingest_synthetic(d, n=30, size=32, seed=1, progress=False)
+    return d, split_store(d, seed=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_captioner(synth_store, tmp_path_factory):
+    store, m = synth_store
+    out = tmp_path_factory.mktemp("cap")/"captioner"
+    model = train_captioner(m, store, out, profile="smoke", epochs=1, seed=0, device="cpu", progress=False)
+    return model, out
+
+
+def test_bleu_matches_hand_computation():
+    b = bleu_scores([["The cat is on the mat."], ["a barred spiral"]], ["the cat sat on the mat.", "a barred spiral galaxy"])
+    # unigrams: 6/7 + 3/4 clipped matches over 11 words; hyp length 11 vs closest ref lengths 7 + 3 = 10: no penalty
+    assert b["bleu1"] == pytest.approx(9/11)
+    # bigrams: (the cat, on the, the mat, mat .) 4/6 + (a barred, barred spiral) 2/3
+    assert b["bleu2"] == pytest.approx(math.sqrt(9/11 * 6/9))
+    short = bleu_scores([["a b c d e f"]], ["a b c"], max_n=1)
+    assert short["bleu1"] == pytest.approx(math.exp(1 - 6/3))
+
+
+def test_diversity_figures():
+    d = diversity(["a ring.", "a ring.", "a ring.", "a bar.", "a lens.", "an arc."])
+    assert d["unique_share"] == pytest.approx(4/6)
+    assert d["top3_share"] == pytest.approx(5/6)
+    assert d["distinct2"] == pytest.approx(len({("a", "ring"), ("ring", "."), ("a", "bar"), ("bar", "."), ("a", "lens"),
+                                                 ("lens", "."), ("an", "arc"), ("arc", ".")}) / 12)
+
+
+def test_evaluate_captions_file_and_bad_lines(tmp_path):
+    p = tmp_path/"caps.jsonl"
+    lines = [{"references": ["a spiral galaxy with two arms", "a spiral with two arms"], "hypothesis": "a spiral galaxy with two arms"},
+             {"references": ["an elliptical galaxy"], "hypothesis": "an elliptical galaxy"}]
+    p.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    r = evaluate_captions_file(p)
+    # nltk counts a hypothesis shorter than n as one unmatched n-gram (denominator max(1, ·)): 3 of 4 4-grams match
+    assert r["n"] == 2 and r["bleu4"] == pytest.approx(0.75 ** 0.25) and r["bleu3"] == pytest.approx(1.0) and r["unique_share"] == 1.0 and r["smoothing"] is False
+    p.write_text(json.dumps(lines[0]) + "\n" + "[1, 2]\n")
+    with pytest.raises(CaptionFileError, match=r"caps.jsonl:2: expected a JSON object"): evaluate_captions_file(p)
+    p.write_text(json.dumps(lines[0]) + "\n\n" + '{"references": ["a", 3], "hypothesis": "a"}\n')
+    with pytest.raises(CaptionFileError, match=r"caps.jsonl:3: 'references' must be a non-empty list of strings"): evaluate_captions_file(p)
+    p.write_bytes(b'{"references": ["\xff"], "hypothesis": "a"}\n')
+    with pytest.raises(CaptionFileError, match="not UTF-8"): evaluate_captions_file(p)
+
+
+def test_feature_cache_is_reused_and_extended(synth_store, tmp_path):
+    store, m = synth_store
+    enc, spec = encoder_from_spec("resnet10t", 32)
+    spec.update(mean=[0.1]*3, std=[0.2]*3)
+    first = compute_features(enc, spec, store, m.head(3), grid=2, views=2, cache_dir=tmp_path, device="cpu", progress=False)
+    calls = []
+    orig = enc.forward_features
+    enc.forward_features = lambda x: (calls.append(len(x)), orig(x))[1]
+    again = compute_features(enc, spec, store, m.head(3), grid=2, views=2, cache_dir=tmp_path, device="cpu", progress=False)
+    assert calls == [] and torch.equal(again, first)              # all three came from the file
+    more = compute_features(enc, spec, store, m.head(5), grid=2, views=2, cache_dir=tmp_path, device="cpu", progress=False)
+    assert calls == [2, 2] and torch.equal(more[:3], first)       # only the two new images, once per view
+    assert len(list(tmp_path.glob("features-*.safetensors"))) == 1
+
+
+def _toy_task(seed=0):
+    "Two captions, each tied to one of two random feature grids."
+    torch.manual_seed(seed)
+    vocab = Vocab.build(["a spiral with two tight arms.", "a round smooth elliptical galaxy."])
+    feats = torch.randn(2, 4, 16)
+    tokens = torch.full((2, 9), PAD)
+    for i, c in enumerate(["a spiral with two tight arms.", "a round smooth elliptical galaxy."]):
+        ids = vocab.encode(c); tokens[i, :len(ids)] = torch.tensor(ids)
+    return vocab, feats, tokens
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_decoder_learns_a_toy_task_and_decoders_agree(attention):
+    vocab, feats, tokens = _toy_task()
+    dec = CaptionDecoder(len(vocab), 16, embed_dim=16, hidden_dim=32, attention=attention, attn_dim=16, dropout=0.0)
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
+    with torch_threads(1):
+        for _ in range(150):
+            loss = decoder_loss(dec, feats, tokens, sample_prob=0.25); opt.zero_grad(); loss.backward(); opt.step()
+    dec.eval()
+    want = ["a spiral with two tight arms.", "a round smooth elliptical galaxy."]
+    assert [vocab.decode(r) for r in greedy_decode(dec, feats)] == want
+    assert [vocab.decode(r) for r in beam_decode(dec, feats, width=3)] == want
+    assert [vocab.decode(r) for r in sample_decode(dec, feats, top_p=0.5, seed=0)] == want   # a peaked model: the nucleus is one word
+    # beam width 1 without length normalisation is greedy; a batch decodes like its items one by one
+    noisy = feats.repeat(3, 1, 1) + 0.8 * torch.randn(6, 4, 16)
+    assert [vocab.decode(r) for r in beam_decode(dec, noisy, width=1, alpha=0.0)] == [vocab.decode(r) for r in greedy_decode(dec, noisy)]
+    batch = beam_decode(dec, noisy, width=3)
+    for i in range(6):
+        one = beam_decode(dec, noisy[i:i+1], width=3)[0]
+        assert vocab.decode(one) == vocab.decode(batch[i])
+
+
+def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path):
+    model, out = tiny_captioner
+    store, m = synth_store
+    cfg = json.loads((out/"config.json").read_text())
+    assert cfg["kind"] == "captioner" and cfg["vocab"][:4] == ["<pad>", "<unk>", "<start>", "<end>"]
+    assert cfg["encoder"]["image_size"] == 32 and len(cfg["encoder"]["mean"]) == 3 and len(cfg["training"]["history"]) == 1
+    loaded = load_captioner(out, device="cpu")
+    rows = caption_rows(m, "test")
+    for method in ("greedy", "beam", "sample"):
+        assert caption_split(loaded, store, rows, method, progress=False) == caption_split(model.cpu(), store, rows, method, progress=False)
+    from cosmic_morph.manifest import ImageStore
+    good = tmp_path/"galaxy.png"; good.write_bytes(ImageStore(store).read_bytes(rows["uri"].iloc[0]))
+    Image.open(good).convert("RGBA").save(tmp_path/"galaxy_rgba.tif")
+    (tmp_path/"broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    res = caption_images(out, [good, tmp_path/"galaxy_rgba.tif", tmp_path/"broken.png", tmp_path/"missing.png"], method="beam", device="cpu")
+    assert [sorted(r) for r in res] == [["caption", "path"]]*2 + [["error", "path"]]*2
+    assert res[0]["caption"] == res[1]["caption"]                    # same pixels, other container
+    assert "broken.png: not a readable image" in res[2]["error"] and res[3]["error"].endswith("missing.png: no such file")
+    with pytest.raises(ValueError, match="unknown decoding method 'topk'"): caption_images(out, [good], method="topk", device="cpu")
+
+
+def test_load_errors_name_the_folder(tmp_path, smoke_learner):
+    with pytest.raises(CaptionerLoadError, match="not a caption model folder"): load_captioner(tmp_path)
+    _, clf_dir = smoke_learner
+    with pytest.raises(CaptionerLoadError, match="does not describe a caption model"): load_captioner(clf_dir)
+
+
+def test_encoder_from_classifier_folder(smoke_learner):
+    learn, clf_dir = smoke_learner
+    enc, spec = encoder_from_spec(str(clf_dir))
+    cfg = json.loads((Path(clf_dir)/"config.json").read_text())
+    assert spec["arch"] == cfg["arch"] and spec["image_size"] == cfg["image_size"] and spec["mean"] == cfg["mean"]
+    body = learn.model[0].model.cpu().eval(); enc.eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.allclose(enc.forward_features(x), body.forward_features(x), atol=1e-5)
+
+
+def test_factual_accuracy_tells_true_captions_from_shuffled(synth_store):
+    store, m = synth_store
+    rows = m[m.caption.notna()].reset_index(drop=True)
+    refs = synthetic_references(rows, n_refs=3, seed=0)
+    assert all(len(v) == 3 for v in refs.values()) and list(refs) == list(rows.image_id)
+    assert sum(len(set(v)) >= 2 for v in refs.values()) >= 0.8 * len(refs)   # other phrasings (a few plans can coincide)
+    true = factual_accuracy(list(rows.caption), rows)
+    shuffled = factual_accuracy(list(np.roll(rows.caption.to_numpy(), 1)), rows)   # neighbours have another truth class
+    assert true["factual_accuracy"] > 0.8 and true["class_accuracy"] > shuffled["class_accuracy"] + 0.3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_decoding_matches_cpu():
+    vocab, feats, tokens = _toy_task()
+    dec = CaptionDecoder(len(vocab), 16, embed_dim=16, hidden_dim=32, attn_dim=16, dropout=0.0).eval()
+    for f in (greedy_decode, beam_decode):
+        assert torch.equal(f(dec, feats).cpu(), f(dec.cuda(), feats.cuda()).cpu()); dec.cpu()
