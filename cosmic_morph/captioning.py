@@ -517,8 +517,9 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     vocab = Vocab.build([c for rs in tr_refs for c in rs], p["min_freq"])
     enc, spec = encoder_from_spec(p["encoder"], p["image_size"])
     if spec["mean"] is None:
-        from cosmic_morph.train import channel_stats
-        spec["mean"], spec["std"] = channel_stats(store, tr, spec["image_size"], seed=seed)
+        from cosmic_morph.train import channel_stats, image_cache     # statistics of up to 256 training images
+        take = tr.sample(min(256, len(tr)), random_state=seed)
+        spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
     t1 = time.time()
     enc_losses = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed, progress=progress)
     t2 = time.time()

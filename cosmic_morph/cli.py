@@ -1,4 +1,4 @@
-"""One console script over the library: ingest, split, train, evaluate, predict, run. Bad input gets a one-line error and a non-zero exit, never a traceback.
+"""One console script over the library: ingest, split, train, evaluate, predict, caption, evaluate-captions, run. Bad input gets a one-line error and a non-zero exit, never a traceback.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/cli.html.md"""
 
@@ -82,13 +82,22 @@ def _predict(a) -> int:
     if bad: print(f"cosmic-morph predict: {bad} of {len(results)} image(s) failed", file=sys.stderr)
     return 1 if bad else 0
 
+def _caption(a) -> int:
+    from cosmic_morph.captioning import caption_images
+    kw = dict(beam_width=a.beam_width, alpha=a.alpha) if a.method == "beam" else dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed) if a.method == "sample" else {}
+    results = caption_images(a.model, a.images, method=a.method, batch_size=a.batch_size, **kw)
+    for r in results: print(json.dumps({k: str(v) if k == "path" else v for k, v in r.items()}), flush=True)
+    bad = sum("error" in r for r in results)
+    if bad: print(f"cosmic-morph caption: {bad} of {len(results)} image(s) failed", file=sys.stderr)
+    return 1 if bad else 0
+
+def _evaluate_captions(a):
+    from cosmic_morph.captioning import evaluate_captions_file
+    print(json.dumps(evaluate_captions_file(a.file, smoothing=a.smoothing)))
+
 def _run(a):
     from cosmic_morph.pipeline import run_pipeline
     run_pipeline(a.profile, out=a.out, store=a.store, seed=a.seed)
-
-def _not_yet(name):
-    def f(a): raise NotImplementedError(f"{name}: not built yet (its issue has not landed)")
-    return f
 
 # %% ../nbs/10_cli.ipynb #ce56bd57
 def build_parser() -> argparse.ArgumentParser:
@@ -150,10 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", required=True); s.add_argument("images", nargs="+")
     s.add_argument("--batch-size", type=int, default=64); s.add_argument("--tta", action="store_true")
     s.set_defaults(func=_predict)
-    s = sub.add_parser("caption", help="caption galaxy images (coming)"); s.add_argument("--model", required=True)
-    s.add_argument("images", nargs="+"); s.set_defaults(func=_not_yet("caption"))
-    s = sub.add_parser("evaluate-captions", help="BLEU-1..4 + diversity of a JSONL file (coming)"); s.add_argument("file")
-    s.set_defaults(func=_not_yet("evaluate-captions"))
+    s = sub.add_parser("caption", help="caption galaxy images: one JSON line each"); s.add_argument("--model", required=True)
+    s.add_argument("images", nargs="+"); s.add_argument("--method", default="beam", choices=["greedy", "beam", "sample"])
+    s.add_argument("--beam-width", type=int, default=3); s.add_argument("--alpha", type=float, default=0.7, help="beam length normalisation")
+    s.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling"); s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0); s.add_argument("--batch-size", type=int, default=32)
+    s.set_defaults(func=_caption)
+    s = sub.add_parser("evaluate-captions", help="BLEU-1..4 + diversity of a JSONL file of {references, hypothesis}")
+    s.add_argument("file"); s.add_argument("--smoothing", action="store_true", help="nltk smoothing method1 (off by default)")
+    s.set_defaults(func=_evaluate_captions)
     s = sub.add_parser("run", help="the main job: every notebook through papermill")
     s.add_argument("--profile", default="cpu"); s.add_argument("--out", default=None)
     s.add_argument("--store", default=None); s.add_argument("--seed", type=int, default=42)

@@ -132,6 +132,22 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     with pytest.raises(ValueError, match="unknown decoding method 'topk'"): caption_images(out, [good], method="topk", device="cpu")
 
 
+def test_caption_cli_goes_on_past_bad_files(tiny_captioner, synth_store, tmp_path):
+    import subprocess
+    from conftest import CLI
+    from cosmic_morph.manifest import ImageStore
+    _, out = tiny_captioner
+    store, m = synth_store
+    good = tmp_path/"g.png"; good.write_bytes(ImageStore(store).read_bytes(caption_rows(m, "test")["uri"].iloc[0]))
+    (tmp_path/"empty.png").write_bytes(b"")
+    r = subprocess.run([CLI, "caption", "--model", str(out), str(good), str(tmp_path/"empty.png"), "--method", "greedy"],
+                       capture_output=True, text=True, timeout=300)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert r.returncode == 1 and [("caption" in l) for l in lines] == [True, False]
+    assert isinstance(lines[0]["caption"], str) and lines[0]["caption"].strip() and "Traceback" not in r.stderr   # a 1-epoch model: words, not sense
+    assert r.stderr.strip() == "cosmic-morph caption: 1 of 2 image(s) failed"
+
+
 def test_load_errors_name_the_folder(tmp_path, smoke_learner):
     with pytest.raises(CaptionerLoadError, match="not a caption model folder"): load_captioner(tmp_path)
     _, clf_dir = smoke_learner
