@@ -28,7 +28,7 @@ def _step(step) -> tuple:
 def step_label(step) -> str:
     "How a step is named in logs and in the run's `notebooks/` folder: `07_train` or `07_train-gz5`."
     name, _, sub = _step(step)
-    return f"{name}-{sub}" if sub else name
+    return f"{name}-{sub}" if sub and sub not in name else name
 
 def notebook_parameters(name:str) -> dict:
     "The parameters a pipeline notebook declares in its `parameters` cell (name → default)."
@@ -99,6 +99,6 @@ def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None,
         if m: print(f"{name}, {m['split']} set (n={m['n']}): accuracy {m['accuracy']:.3f}  "
                     f"balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}", flush=True)
     for method, m in summary["caption_metrics"].get("decoding", {}).items():
-        print(f"captions ({method}): BLEU-4 {m.get('bleu4', float('nan')):.3f}  top-3 share {m.get('top3_share', float('nan')):.2f}  "
-              f"factual accuracy {m.get('factual_accuracy', float('nan')):.2f}", flush=True)
+        f = lambda k: "n/a" if m.get(k) is None else f"{m[k]:.3f}"
+        print(f"captions, {method:<9}: BLEU-4 {f('bleu4')}  top-3 share {f('top3_share')}  factual accuracy {f('factual_accuracy')}", flush=True)
     return summary

@@ -88,12 +88,9 @@ def image_similarity(a, b, # PIL images
                     ) -> float:
     "Best cosine similarity of two images, noise-gated, stretched, blurred and resized to 128 px, over small shifts."
     x, y = (_pixels(i) if not isinstance(i, np.ndarray) else i for i in (a, b))
-    nx, best = np.linalg.norm(x), 0.0
-    for dy in range(-shift, shift + 1):
-        for dx in range(-shift, shift + 1):
-            z = np.roll(y, (dy, dx), (0, 1)); d = nx*np.linalg.norm(z)
-            if d > 0: best = max(best, float((x*z).sum()/d))
-    return best
+    d = float(np.sqrt((x*x).sum()) * np.sqrt((y*y).sum()))     # a roll permutes pixels: |shifted y| = |y|
+    if d == 0: return 0.0                                        # (plain sums, not BLAS: 7 ms per call on a busy CPU)
+    return max(float((x*np.roll(y, (dy, dx), (0, 1))).sum()) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)) / d
 
 # %% ../nbs/06_split.ipynb #5f3006bc
 MAX_DISTANCE = 4     # default Hamming threshold (of 64 bits); chosen on FIRST in 05_eda
