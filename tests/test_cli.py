@@ -75,9 +75,11 @@ def test_ingest_synthetic_same_seed_same_images(tmp_path):
     assert list(a.sha256) == list(b.sha256) and a.caption.notna().all()
 
 def test_evaluate_prints_metrics_json(first_store, smoke_learner, tmp_path):
-    _, model = smoke_learner
-    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path)
+    import shutil
+    model = tmp_path/"model"; shutil.copytree(smoke_learner[1], model)   # evaluate writes the temperature into the model
+    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path/"eval", "--no-calibrate")
     assert r.returncode == 0, r.stderr
+    assert "temperature" not in json.loads((model/"config.json").read_text())     # --no-calibrate leaves the model as it was
     m = json.loads(r.stdout.splitlines()[-1])
     assert m["n"] == 12 and set(m["per_class"]) == {"Bent", "Compact", "FRI", "FRII"}
     assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1

@@ -33,14 +33,17 @@ def test_evaluate_model_files_calibration_and_tta(first_store, smoke_learner, tm
     assert len(pc) == res["n"] == ((m.split == "test") & m.label.notna()).sum()
 
 def test_cli_evaluate_json(first_store, smoke_learner, tmp_path):
-    _, model = smoke_learner
-    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path, "--tta")
+    _, shared = smoke_learner
+    model = tmp_path/"model"; shutil.copytree(shared, model)   # evaluate saves the fitted temperature into the model
+    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path/"eval", "--tta")
     assert r.returncode == 0, r.stderr
+    assert json.loads((model/"config.json").read_text())["temperature"] == json.loads(r.stdout.splitlines()[-1])["temperature"]
+    assert "temperature" not in json.loads((shared/"config.json").read_text())
     res = json.loads(r.stdout.splitlines()[-1])
     assert {"accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "per_class", "ece", "ece_calibrated",
             "temperature", "tta"} <= set(res)
     assert res["tta"]["views"] == 8
-    assert (tmp_path/"reliability.png").exists() and (tmp_path/"gradcam.png").exists()
+    assert (tmp_path/"eval"/"reliability.png").exists() and (tmp_path/"eval"/"gradcam.png").exists()
 
 def test_label_noise_audit(first_store, tmp_path):
     from cosmic_morph.evaluate import label_noise_audit

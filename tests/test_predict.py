@@ -85,7 +85,7 @@ def test_bad_files_are_one_line_each_and_the_batch_goes_on(smoke_learner, source
     assert r.stderr.strip() == f"cosmic-morph predict: {len(errors)} of {len(args)} image(s) failed"
 
 def _model_copy(model, tmp_path, **config):
-    d = tmp_path/"model"; shutil.copytree(model, d)
+    d = tmp_path/"model"; d.parent.mkdir(parents=True, exist_ok=True); shutil.copytree(model, d)
     cfg = json.loads((d/"config.json").read_text()); cfg.update(config); (d/"config.json").write_text(json.dumps(cfg))
     return d
 
@@ -107,9 +107,10 @@ def test_crop_in_config_is_a_centre_crop(smoke_learner, source, tmp_path):
     _, model = smoke_learner
     full = tmp_path/"full.png"; Image.fromarray(source).save(full)
     centre = tmp_path/"centre.png"; Image.fromarray(source[100:200, 100:200]).save(centre)
-    cropped = _model_copy(model, tmp_path, crop=100)
+    cropped = _model_copy(model, tmp_path/"a", crop=100)                    # `crop` (pixels) wins over training's center_crop
+    whole = _model_copy(model, tmp_path/"b", center_crop=1.0)               # no crop at all
     a = lines_of(run("predict", "--model", cropped, full))[0]["probs"]
-    b = lines_of(run("predict", "--model", model, centre))[0]["probs"]
+    b = lines_of(run("predict", "--model", whole, centre))[0]["probs"]
     assert np.allclose(list(a.values()), list(b.values()), atol=1e-5)
 
 def test_tta_flag(smoke_learner, source, tmp_path):
