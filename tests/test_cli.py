@@ -83,7 +83,7 @@ def test_evaluate_prints_metrics_json(first_store, smoke_learner, tmp_path):
     m = json.loads(r.stdout.splitlines()[-1])
     assert m["n"] == 12 and set(m["per_class"]) == {"Bent", "Compact", "FRI", "FRII"}
     assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1
-    assert (tmp_path/"confusion.png").stat().st_size > 1000
+    assert (tmp_path/"eval"/"confusion.png").stat().st_size > 1000
 
 def test_split_unknown_store_is_one_line(tmp_path):
     r = run("split", "--store", tmp_path/"nothing-here", "--ratios", "0.5,0.5,0.5")
