@@ -20,16 +20,16 @@ from safetensors.torch import save_file, load_file
 from .config import seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest, read_meta
 from .train import load_rgb, load_model
-from .inference import read_image, preprocess, to_rgb
+from .inference import read_image, preprocess, to_rgb, d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
 __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'DECODE_METHODS', 'FACT_ATTRIBUTES', 'caption_profile',
            'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n', 'diversity', 'CaptionFileError',
            'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder', 'encoder_from_spec',
-           'feature_grid', 'images_tensor', 'normalise', 'd4_views', 'encoder_fingerprint', 'compute_features',
-           'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode', 'sample_decode',
-           'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner',
-           'caption_rows', 'reference_lists', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores',
+           'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint', 'compute_features', 'pretrain_encoder',
+           'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode', 'sample_decode', 'beam_decode',
+           'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner', 'caption_rows',
+           'reference_lists', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores',
            'factual_accuracy', 'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
@@ -193,10 +193,6 @@ def normalise(x:torch.Tensor, mean, std) -> torch.Tensor:
     m = torch.tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
     s = torch.tensor(std, dtype=torch.float32, device=x.device)[:, None, None]
     return (x.float() / 255 - m) / s
-
-def d4_views(x:torch.Tensor, views:int=8) -> list:
-    "The first `views` of the 8 dihedral orientations of a batch (rotations by 90°, then the same flipped)."
-    return [torch.rot90(v, k, (-2, -1)) for v in (x, x.flip(-1)) for k in range(4)][:views]
 
 # %% ../nbs/09_captioning.ipynb #f4f02e0c
 def encoder_fingerprint(encoder:nn.Module, spec:dict, grid:int) -> str:

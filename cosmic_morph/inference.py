@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 from .manifest import decode_image, ImageDecodeError
-from .train import load_model
+from .train import load_model, crop_box, dihedral
 
 # %% auto #0
 __all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'model_crop',
@@ -94,10 +94,9 @@ def center_crop(img:Image.Image, crop:int|float|None=None) -> Image.Image:
     "Centre crop: int = side of the kept square in pixels (capped by the image), float ≤ 1 = fraction of each side; None = as is."
     if not crop: return img
     w, h = img.size
-    if isinstance(crop, float) and crop <= 1: cw, ch = max(1, round(w * crop)), max(1, round(h * crop))
-    else: cw = ch = min(int(crop), w, h)
-    left, top = (w - cw) // 2, (h - ch) // 2
-    return img.crop((left, top, left + cw, top + ch))
+    if isinstance(crop, float) and crop <= 1: return img.crop(crop_box(img.size, crop))    # the same box training cuts
+    cw = min(int(crop), w, h); left, top = (w - cw) // 2, (h - cw) // 2
+    return img.crop((left, top, left + cw, top + cw))
 
 def model_crop(config:dict) -> int|float|None:
     "The centre crop a model expects: `crop` (pixels or fraction) if set, else training's `center_crop` fraction; None = whole frame."
@@ -113,9 +112,9 @@ def preprocess(img:Image.Image, config:dict) -> torch.Tensor:
     return (x - torch.tensor(config["mean"])[:, None, None]) / torch.tensor(config["std"])[:, None, None]
 
 # %% ../nbs/08a_inference.ipynb #db33301c
-def d4_views(x:torch.Tensor) -> list:
-    "The 8 D4 orientations of an NCHW batch (identity first)."
-    return [torch.rot90(v, k, (2, 3)) for v in (x, x.flip(3)) for k in range(4)]
+def d4_views(x:torch.Tensor, views:int=8) -> list:
+    "The first `views` of the 8 D4 orientations of an NCHW batch (identity first), in training's `dihedral` order."
+    return [dihedral(x, k) for k in range(views)]
 
 @torch.no_grad()
 def model_logits(model, x:torch.Tensor, tta:bool=False) -> torch.Tensor:
