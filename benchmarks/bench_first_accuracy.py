@@ -104,7 +104,7 @@ if __name__ == "__main__":
                 runs.append(one_run(st, st, a.profile, s, overrides, work)); print(json.dumps(runs[-1]), flush=True)
     cfg = get_profile(a.profile, **overrides)
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
-                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "batch_size", "epochs", "lr", "imbalance", "wd")},
+                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")},
                  command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                  machine=dict(description="2-core CPU, 24 GiB, no GPU (shared with other jobs)", cpu_count=os.cpu_count(),
                               platform=platform.platform(), torch=torch.__version__, cuda=torch.cuda.is_available()),
@@ -121,11 +121,11 @@ if __name__ == "__main__":
     s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
     md = RESULTS/"first_accuracy.md"
     if not md.exists():
-        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run |\n"
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
     with md.open("a") as fh:
         fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
-                 f"{c['imbalance']} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
+                 f"{c['imbalance']} | {c.get('augment') or 'd4'} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
                  f"{s['train_minutes']['mean']:.1f} |\n")
     print(json.dumps(entry["tag_summary"]))

@@ -465,6 +465,10 @@ def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
 # %% ../nbs/09_captioning.ipynb #55b536f4
+def _trim(tokens:torch.Tensor) -> torch.Tensor:
+    "Drop the all-`<pad>` columns at the end of a batch: the LSTM then steps only as far as its longest caption."
+    return tokens[:, :int((tokens != PAD).sum(1).max())]
+
 def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress):
     "Epochs of teacher forcing over (image index, caption) `pairs`; returns the history."
     opt = torch.optim.AdamW(decoder.parameters(), lr=p["lr"], weight_decay=1e-4)
@@ -477,14 +481,14 @@ def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed
         for b in range(0, len(pairs), bs):
             i = perm[b:b + bs]; img = pairs[i]
             view = torch.randint(feats.shape[1], (len(i),), generator=g)
-            loss = decoder_loss(decoder, feats[img, view].to(dev), tokens[i].to(dev), scheduled_sampling, alpha_c)
+            loss = decoder_loss(decoder, feats[img, view].to(dev), _trim(tokens[i]).to(dev), scheduled_sampling, alpha_c)
             opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(decoder.parameters(), 5.0); opt.step(); sched.step()
             tot += loss.item() * len(i)
         decoder.eval(); vl = 0.0
         with torch.no_grad():
             for b in range(0, len(vpairs), 256):
                 j = slice(b, b + 256)
-                vl += decoder_loss(decoder, vfeats[vpairs[j], 0].to(dev), vtokens[j].to(dev), 0.0, alpha_c).item() * len(vpairs[j])
+                vl += decoder_loss(decoder, vfeats[vpairs[j], 0].to(dev), _trim(vtokens[j]).to(dev), 0.0, alpha_c).item() * len(vpairs[j])
         history.append(dict(epoch=ep, train_loss=tot / len(pairs), valid_loss=vl / max(len(vpairs), 1), seconds=round(time.time() - t0, 2)))
         if progress: bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", valid=f"{history[-1]['valid_loss']:.3f}")
     return history

@@ -17,8 +17,8 @@ __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters
 
 # %% ../nbs/11_pipeline.ipynb #62a2fe89
 PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "04_synthetic", "05_eda", "06_split",
-            "07_train", "08a_inference", "08b_evaluate",
-            ("07_train", dict(taxonomy="gz5"), "gz5"), ("08b_evaluate", {}, "gz5"),
+            ("07_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
+            ("07_train", dict(taxonomy="gz5", lr_find=False), "gz5"), ("08b_evaluate", {}, "gz5"),
             ("09_captioning", {}, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 from torch import nn
+import torch.nn.functional as F
 from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, accuracy, F1Score, PILImage, TensorImage,
                                TensorCategory, ItemTransform, DataLoader, DataLoaders, Callback, EarlyStoppingCallback,
                                CancelFitException, ProgressCallback, default_split, create_timm_model)
@@ -21,10 +22,11 @@ from .config import get_profile, seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
-__all__ = ['IMBALANCE', 'crop_box', 'load_rgb', 'image_cache', 'channel_stats', 'dihedral', 'BatchD4Normalize', 'StoreReader',
-           'training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'class_weights', 'manifest_dataloaders',
-           'build_model', 'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint',
-           'load_checkpoint', 'train']
+__all__ = ['AUGMENT', 'IMBALANCE', 'crop_box', 'load_rgb', 'image_cache', 'channel_stats', 'dihedral', 'random_affine',
+           'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL',
+           'class_weights', 'manifest_dataloaders', 'cached_pretrained', 'resolve_pretrained', 'build_model',
+           'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint',
+           'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -64,24 +66,43 @@ def dihedral(x:torch.Tensor, k:int) -> torch.Tensor:
     "Element `k` (0–7) of D4 applied to the last two axes: `k % 4` quarter turns, after a flip when `k >= 4`."
     return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
 
+def random_affine(x:torch.Tensor, # float batch N×C×H×W
+                  max_scale:float=0.1, # zoom drawn from [1-max_scale, 1+max_scale]
+                  max_shift:float=0.04 # shift drawn from ±max_shift of the image side, per axis
+                 ) -> torch.Tensor:
+    "Each image rotated by an angle drawn from [0°, 360°), zoomed and shifted a little; uncovered pixels are 0 (empty sky)."
+    n, dev = len(x), x.device
+    th = torch.rand(n, device=dev) * 2 * math.pi
+    s = 1 + (torch.rand(n, device=dev) * 2 - 1) * max_scale
+    c, si = torch.cos(th) / s, torch.sin(th) / s
+    t = (torch.rand(n, 2, device=dev) * 2 - 1) * 2 * max_shift          # affine_grid's coordinates span [-1, 1]
+    theta = torch.stack([torch.stack([c, -si, t[:, 0]], 1), torch.stack([si, c, t[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+AUGMENT = ("none", "d4", "rotate")
+
 class BatchD4Normalize(ItemTransform):
-    "`uint8` batch → float normalised by (`mean`, `std`); with `augment`, each image in a random D4 orientation."
-    def __init__(self, mean, std, augment:bool=False):
-        super().__init__(); self.mean, self.std, self.augment = torch.tensor(mean), torch.tensor(std), augment
+    "`uint8` batch → float normalised by (`mean`, `std`); `augment`: `d4` (or `True`) a random D4 orientation per image, `rotate` D4 then any angle + small zoom/shift."
+    def __init__(self, mean, std, augment:bool|str=False):
+        super().__init__(); self.mean, self.std = torch.tensor(mean), torch.tensor(std)
+        self.augment = {True: "d4", False: "none", None: "none"}.get(augment, augment)
+        if self.augment not in AUGMENT: raise ValueError(f"unknown augment {augment!r}: choose one of {', '.join(AUGMENT)}")
     def encodes(self, b):
         x, y = b
         x = x.float().div_(255)
-        if self.augment:
+        if self.augment in ("d4", "rotate"):
             k = torch.randint(0, 8, (len(x),))
             out = torch.empty_like(x)
             for t in range(8):
                 idx = (k == t).nonzero().squeeze(1).to(x.device)
                 if len(idx): out[idx] = dihedral(x[idx], t)
             x = out
+        if self.augment == "rotate": x = random_affine(x)
         m, s = self.mean.to(x.device)[None, :, None, None], self.std.to(x.device)[None, :, None, None]
         return (x - m) / s, y   # plain tensors: fastai's typed tensors would add Python dispatch to every layer
 
-# %% ../nbs/07_train.ipynb #f95817a3
+# %% ../nbs/07_train.ipynb #abb45080
 class StoreReader:
     "Picklable `get_x`: a Manifest row → the image bytes from `store_url`."
     def __init__(self, store_url:str): self.store_url = store_url; self._store = None
@@ -122,11 +143,12 @@ def class_weights(y, n_classes:int) -> torch.Tensor:
     counts = torch.bincount(torch.as_tensor(y), minlength=n_classes).double().clamp_min(1)
     return (len(y) / (n_classes * counts)).float()
 
-# %% ../nbs/07_train.ipynb #abb45080
+# %% ../nbs/07_train.ipynb #20ad9e3d
 def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size:int=96, batch_size:int=32,
                          mean=None, std=None, taxonomy:str|None=None, num_workers:int=0, seed:int=42, device=None,
                          center_crop:float=1.0, # central fraction of each image kept before resizing
                          balanced:bool=False,   # draw training batches class-balanced (with replacement)
+                         augment:str="d4",      # training augmentation: none | d4 | rotate (see `BatchD4Normalize`)
                          progress:bool=True):
     "fastai `DataLoaders` over the train/valid rows of `manifest`: cached, D4-augmented, normalised by (`mean`, `std`)."
     rows = training_rows(manifest, taxonomy)
@@ -140,9 +162,9 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     kw = dict(bs=batch_size, num_workers=num_workers, device=device)
     if balanced:
         train_dl = WeightedTensorDL(ds_tr, wgts=class_weights(y[tr], len(vocab))[y[tr]].numpy(), shuffle=True, drop_last=True,
-                              after_batch=BatchD4Normalize(mean, std, augment=True), **kw)
+                              after_batch=BatchD4Normalize(mean, std, augment=augment), **kw)
     else:
-        train_dl = TensorDL(ds_tr, shuffle=True, drop_last=True, after_batch=BatchD4Normalize(mean, std, augment=True), **kw)
+        train_dl = TensorDL(ds_tr, shuffle=True, drop_last=True, after_batch=BatchD4Normalize(mean, std, augment=augment), **kw)
     valid_dl = TensorDL(ds_va, shuffle=False, after_batch=BatchD4Normalize(mean, std), **kw)
     dls = DataLoaders(train_dl, valid_dl, device=device)
     dls.vocab, dls.stats, dls.c = vocab, (list(mean), list(std)), len(vocab)
@@ -150,7 +172,33 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     train_dl.items, valid_dl.items = rows[~rows.is_valid], rows[rows.is_valid]   # the Manifest rows behind each set, in order
     return dls
 
-# %% ../nbs/07_train.ipynb #f04d4658
+# %% ../nbs/07_train.ipynb #fe0db75e
+def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
+                      hf_cache:str|Path|None=None,   # Hugging Face hub cache (default: `HF_HUB_CACHE`)
+                      torch_hub:str|Path|None=None   # torch hub folder (default: `torch.hub.get_dir()`)
+                     ) -> Path|None:
+    "The pretrained weights file timm would download for `arch`, if it is already on disk; never downloads."
+    from timm.models import get_pretrained_cfg
+    try: cfg = get_pretrained_cfg(arch)
+    except Exception: cfg = None
+    if cfg is None: return None
+    if getattr(cfg, "hf_hub_id", None):
+        from huggingface_hub import try_to_load_from_cache
+        for fn in ("model.safetensors", "pytorch_model.bin"):
+            f = try_to_load_from_cache(cfg.hf_hub_id, fn, cache_dir=str(hf_cache) if hf_cache else None)
+            if isinstance(f, str) and Path(f).exists(): return Path(f)
+    if getattr(cfg, "url", None):
+        from urllib.parse import urlparse
+        f = Path(torch_hub or torch.hub.get_dir())/"checkpoints"/Path(urlparse(cfg.url).path).name
+        if f.exists(): return f
+    return None
+
+def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
+    "`None`: the cached timm weights of `arch` if any; `'none'`: random init; else the path given."
+    if pretrained is None: return cached_pretrained(arch)
+    if str(pretrained).lower() in ("none", "random", ""): return None
+    return Path(pretrained)
+
 def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float=0.5, lin_ftrs:list|None=None,
                 verbose:bool=True # log where the body's weights came from
                ) -> nn.Module:
@@ -160,13 +208,16 @@ def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float
         p = Path(pretrained)
         if not p.exists(): raise FileNotFoundError(f"{p}: pretrained weights file not found")
         sd = load_file(str(p)) if p.suffix == ".safetensors" else torch.load(p, map_location="cpu", weights_only=True)
-        missing, unexpected = model[0].model.load_state_dict(sd, strict=False)
+        body = model[0].model
+        try: missing, unexpected = body.load_state_dict(sd, strict=False)
+        except RuntimeError: raise ValueError(f"{p}: not weights for {arch} (tensor shapes differ)") from None
+        if len(missing) > len(body.state_dict()) // 2: raise ValueError(f"{p}: not weights for {arch} ({len(missing)} of its tensors missing)")
         get_logger().info(f"{arch}: pretrained body from {p} ({len(missing)} missing, {len(unexpected)} unexpected keys)")
     elif verbose:
-        get_logger().info(f"{arch}: no pretrained weights on disk, starting from random initialisation")
+        get_logger().info(f"{arch}: no pretrained weights on disk (local file, timm/HF cache), starting from random initialisation")
     return model
 
-# %% ../nbs/07_train.ipynb #af5b885d
+# %% ../nbs/07_train.ipynb #87cda862
 def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
     "Write `model.safetensors` and `config.json` into folder `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -188,7 +239,7 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     model.config = cfg
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/07_train.ipynb #34a77876
+# %% ../nbs/07_train.ipynb #199d5970
 IMBALANCE = ("none", "weighted", "sampler", "focal")
 
 def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=None):
@@ -198,7 +249,7 @@ def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=
     if imbalance == "focal": return FocalLossFlat(gamma=2.0)
     return CrossEntropyLossFlat()
 
-# %% ../nbs/07_train.ipynb #220148d2
+# %% ../nbs/07_train.ipynb #3fc8c6c2
 def _plain(o):
     "fastcore `L`s and numpy scalars (in fastai optimizer state) → lists and numbers, so `torch.load(weights_only=True)` can read them back."
     if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
@@ -231,9 +282,9 @@ def load_checkpoint(folder:Path, learn) -> None:
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
 
-# %% ../nbs/07_train.ipynb #c383755e
+# %% ../nbs/07_train.ipynb #80fa96ce
 def _settings(p:dict, seed:int, pretrained) -> dict:
-    keys = ("arch", "image_size", "center_crop", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd")
+    keys = ("arch", "image_size", "center_crop", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd", "augment")
     return dict({k: p.get(k) for k in keys}, seed=seed, pretrained=bool(pretrained))
 
 def _fit(learn, phase:str, n:int, lr, folder:Path, state:dict, patience:int|None, wd=None):
@@ -249,22 +300,27 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           profile:str="cpu",     # smoke | cpu | gpu: sets the defaults below
           arch:str|None=None, epochs:int|None=None, freeze_epochs:int|None=None, image_size:int|None=None,
           batch_size:int|None=None, lr:float|None=None, ps:float=0.5, lin_ftrs:list|None=None,
-          pretrained:str|None=None, taxonomy:str|None=None, seed:int=42,
+          pretrained:str|None=None,    # weights file; None: the timm/HF cache if it holds `arch`, else random; "none": random
+          taxonomy:str|None=None, seed:int=42,
           center_crop:float|None=None, # central fraction of each image kept before resizing (1 = all)
           imbalance:str|None=None,     # none | weighted | sampler | focal
+          augment:str|None=None,       # none | d4 | rotate (D4 + any angle, small zoom/shift)
           patience:int|None=None,      # early stopping after this many epochs without a lower valid loss
           wd:float|None=None,          # weight decay (None: fastai's default, 0.01)
           num_threads:int|None=None,   # CPU threads for torch (None: the profile's, else every core)
           resume:bool=False,           # continue from `<out>/checkpoint` if there is one
           figures:bool=False,          # save the learning-rate finder and loss curves as PNGs into `out`
+          lr_find:bool|None=None,      # run the learning-rate finder for its figure (None: when `figures`); costs ~2 epochs
           progress:bool=True,          # fastai progress bars
           distributed:bool=False):     # wrap the fits in fastai's `distrib_ctx` (under `accelerate launch`)
     "Train (a frozen-body baseline when pretrained, then fine-tune); checkpoint each epoch; save to `out`; return the `Learner`."
     p = get_profile(profile, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, image_size=image_size,
                     batch_size=batch_size, lr=lr, center_crop=center_crop, imbalance=imbalance, patience=patience, wd=wd,
-                    num_threads=num_threads)
+                    num_threads=num_threads, augment=augment)
     p.setdefault("center_crop", 1.0); p.setdefault("imbalance", "none"); p.setdefault("patience", None); p.setdefault("wd", None)
+    p.setdefault("augment", "d4")
     out = Path(out); folder = out/"checkpoint"; log = get_logger()
+    pretrained = resolve_pretrained(p["arch"], pretrained)
     settings = _settings(p, seed, pretrained)
     state = dict(settings=settings, phase=None, epoch=0, history=[])
     if resume and (folder/"state.json").exists():
@@ -279,7 +335,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     if p["imbalance"] not in IMBALANCE: raise ValueError(f"unknown imbalance {p['imbalance']!r}: choose one of {', '.join(IMBALANCE)}")
     dls = manifest_dataloaders(manifest, store, p["image_size"], p["batch_size"], taxonomy=taxonomy,
                                num_workers=p["num_workers"], seed=seed, device=dev, center_crop=p["center_crop"],
-                               balanced=p["imbalance"] == "sampler", progress=progress)
+                               balanced=p["imbalance"] == "sampler", augment=p["augment"], progress=progress)
     t_data = time.time() - t0
     model = build_model(p["arch"], len(dls.vocab), pretrained, ps=ps, lin_ftrs=lin_ftrs)
     learn = Learner(dls, model, loss_func=imbalance_loss(p["imbalance"], dls.train_ds.y, len(dls.vocab), dev),
@@ -302,7 +358,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
         elif p["freeze_epochs"] and not pretrained: log.info("random body: no frozen baseline phase (it would train only the head on random features)")
         learn.unfreeze()
         if state["phase"] == "fine_tune": load_checkpoint(folder, learn)
-        elif figures and state["phase"] is None:
+        elif (figures if lr_find is None else lr_find) and state["phase"] is None:
             learn.lr_find(num_it=min(100, 10 * len(learn.dls.train)), show_plot=True); plt.savefig(out/"lr_find.png", dpi=100, bbox_inches="tight"); plt.show()
         _fit(learn, "fine_tune", p["epochs"], slice(p["lr"]/100, p["lr"]) if pretrained else p["lr"], folder, state,
              p["patience"], p["wd"])
