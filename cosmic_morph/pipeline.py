@@ -18,7 +18,7 @@ __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters
 # %% ../nbs/11_pipeline.ipynb #62a2fe89
 PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "04_synthetic", "05_eda", "06_split",
             ("07_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
-            ("07_train", dict(taxonomy="gz5", lr_find=False), "gz5"), ("08b_evaluate", {}, "gz5"),
+            ("07_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda p: p["synthetic_epochs"], center_crop=0.5), "gz5"), ("08b_evaluate", {}, "gz5"),
             ("09_captioning", {}, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:
@@ -40,7 +40,8 @@ def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> 
     name, extra, sub = _step(step)
     p = get_profile(profile)
     offer = dict(profile=profile, store=store, run_dir=str(Path(run_dir)/sub) if sub else run_dir, seed=seed,
-                 per_class=p["per_class"] or 0, n=p["synthetic_n"], size=p["synthetic_size"], **extra)
+                 per_class=p["per_class"] or 0, n=p["synthetic_n"], size=p["synthetic_size"],
+                 **{k: v(p) if callable(v) else v for k, v in extra.items()})   # a callable reads the profile
     declared = notebook_parameters(name)
     return {k: v for k, v in offer.items() if k in declared}
 
