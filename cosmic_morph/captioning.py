@@ -230,9 +230,11 @@ def _targets(rows:pd.DataFrame) -> tuple:
     raise ValueError("pretraining the encoder needs vote_* columns or a label on every row")
 
 def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd.DataFrame, epochs:int=4,
-                     batch_size:int=32, lr:float=3e-3, device=None, seed:int=0, progress:bool=True) -> list:
+                     batch_size:int=32, lr:float=3e-3, device=None, seed:int=0, progress:bool=True,
+                     return_head:bool=False # also return the trained linear head (pooled features → vote logits)
+                    ) -> list|tuple:
     "Train `encoder` in place to predict the rows' vote fractions (or labels); returns the loss per epoch."
-    if epochs <= 0: return []
+    if epochs <= 0: return ([], None) if return_head else []
     dev = torch.device(device or default_device()); torch.manual_seed(seed)
     y, kind = _targets(rows)
     x = images_tensor(store, list(rows["uri"]), spec["image_size"], progress=progress)
@@ -254,7 +256,7 @@ def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
             opt.zero_grad(); loss.backward(); opt.step(); sched.step(); tot += loss.item() * len(i)
         losses.append(tot / len(x))
     encoder.eval()
-    return losses
+    return (losses, head.eval()) if return_head else losses
 
 # %% ../nbs/09_captioning.ipynb #c95b6552
 class CaptionDecoder(nn.Module):

@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", required=True); s.add_argument("--out", required=True)
     s.add_argument("--profile", default="cpu"); s.add_argument("--arch", default=None)
     s.add_argument("--epochs", type=int); s.add_argument("--freeze-epochs", type=int); s.add_argument("--image-size", type=int)
-    s.add_argument("--batch-size", type=int); s.add_argument("--lr", type=float); s.add_argument("--pretrained", default=None)
+    s.add_argument("--batch-size", type=int); s.add_argument("--lr", type=float); s.add_argument("--pretrained", default=None,
+                   help="weights file for the body; default: the timm/Hugging Face cache if it holds the arch (never downloaded), else random; 'none': random")
     s.add_argument("--taxonomy", default=None); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--center-crop", type=float, help="central fraction of each image kept before resizing (1 = whole frame)")
     s.add_argument("--imbalance", choices=["none", "weighted", "sampler", "focal"], help="how to fight class imbalance")
