@@ -16,20 +16,20 @@ from pathlib import Path
 import torch
 
 from cosmic_morph.manifest import load_manifest
-from cosmic_morph.synthetic import ingest_synthetic, vote_attributes, truth_attributes
+from cosmic_morph.synthetic import ingest_synthetic, vote_attributes, truth_attributes, ARMS, WINDINGS, BULGES, _winner
 from cosmic_morph.split import split_store
 from cosmic_morph.train import channel_stats, image_cache
 from cosmic_morph.inference import d4_views
 from cosmic_morph.captioning import (caption_profile, caption_rows, encoder_from_spec, pretrain_encoder, images_tensor,
-                                     normalise, factual_scores)
+                                     normalise, factual_scores, VoteLoss)
 
 @torch.no_grad()
-def predicted_votes(encoder, head, spec, store, rows, columns, batch_size=64) -> list:
-    "Vote fractions predicted for `rows` (sigmoid of the head, mean over the 8 D4 views), as dicts."
-    out = []
+def predicted_votes(encoder, head, spec, store, rows, columns, vote_loss="questions", batch_size=64) -> list:
+    "Vote fractions predicted for `rows` (softmax per question, or sigmoid for bce; mean over the 8 D4 views), as dicts."
+    out, to_frac = [], VoteLoss(columns).fractions if vote_loss == "questions" else torch.sigmoid
     for b in range(0, len(rows), batch_size):
         x = normalise(images_tensor(store, list(rows["uri"].iloc[b:b + batch_size]), spec["image_size"], progress=False), spec["mean"], spec["std"])
-        p = torch.stack([torch.sigmoid(head(encoder.forward_features(v).mean((-2, -1)))) for v in d4_views(x)]).mean(0)
+        p = torch.stack([to_frac(head(encoder.forward_features(v).mean((-2, -1)))) for v in d4_views(x)]).mean(0)
         out += [dict(zip(columns, r.tolist())) for r in p]
     return out
 
@@ -39,6 +39,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=None); ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None, help="encoder pretraining epochs (default: the profile's)")
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--vote-loss", default="questions", choices=["questions", "bce"])
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"caption_encoder.json"))
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
@@ -53,21 +54,30 @@ def main(argv=None):
     enc, spec = encoder_from_spec(p["encoder"], p["image_size"])
     take = tr.sample(min(256, len(tr)), random_state=a.seed)
     spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
-    losses, head = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], seed=a.seed, device="cpu", return_head=True)
+    losses, head = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], seed=a.seed, device="cpu", return_head=True, vote_loss=a.vote_loss)
     t_train = time.time() - t0
     truth = [truth_attributes(x) for x in te["meta"]]
-    pred = [vote_attributes(v) for v in predicted_votes(enc, head, spec, store, te, columns)]
+    pv = predicted_votes(enc, head, spec, store, te, columns, a.vote_loss)
+    pred = [vote_attributes(v) for v in pv]
+    # discrimination, whatever the confidence: the most voted answer of each spiral question vs the truth, on true spirals
+    spirals = [i for i, t in enumerate(truth) if t["arms"] is not None]
+    top = dict(arms=("t11", ARMS + ["cant_tell"]), winding=("t10", WINDINGS), bulge=("t05", BULGES), bar=("t03", [True, False]))
+    argmax_acc = {k: sum(_winner(pv[i], task, vals, min_frac=0) == truth[i][k] for i in spirals) / max(len(spirals), 1)
+                  for k, (task, vals) in top.items()}
     ref = [vote_attributes({c: r[c] for c in columns}) for _, r in te.iterrows()]
     res = dict(command=" ".join(["python benchmarks/bench_caption_encoder.py"] + list(sys.argv[1:] if argv is None else argv)),
                machine=dict(description="2-core CPU, 24 GiB, no GPU", cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
                             platform=platform.platform(), torch=torch.__version__),
                date=datetime.now(timezone.utc).isoformat(timespec="seconds"), profile=p, seed=a.seed,
                n=dict(train=len(tr), test=len(te)), pretrain_losses=losses, train_seconds=round(t_train, 1),
-               encoder_votes=factual_scores(pred, truth), simulated_votes=factual_scores(ref, truth))
+               vote_loss=a.vote_loss,
+               encoder_votes=factual_scores(pred, truth), simulated_votes=factual_scores(ref, truth),
+               encoder_argmax_on_spirals=dict(n=len(spirals), **argmax_acc))
     out = Path(a.out); log = json.loads(out.read_text()) if out.exists() else []
     out.write_text(json.dumps(log + [res], indent=1))
     show = lambda d: {k: round(v, 3) for k, v in d.items() if v is not None and k.endswith("accuracy")}
     print("encoder votes  ", show(res["encoder_votes"])); print("simulated votes", show(res["simulated_votes"]))
+    print("argmax on spirals", res["encoder_argmax_on_spirals"])
 
 if __name__ == "__main__":
     main()

@@ -23,14 +23,14 @@ from .train import load_rgb, load_model
 from .inference import read_image, preprocess, to_rgb, d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
-__all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'DECODE_METHODS', 'FACT_ATTRIBUTES', 'caption_profile',
-           'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n', 'diversity', 'CaptionFileError',
-           'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder', 'encoder_from_spec',
-           'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint', 'compute_features', 'pretrain_encoder',
-           'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode', 'sample_decode', 'beam_decode',
-           'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner', 'caption_rows',
-           'reference_lists', 'train_captioner', 'caption_split', 'caption_images', 'factual_scores',
-           'factual_accuracy', 'synthetic_references']
+__all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'GZ2_TREE', 'VOTE_LOSSES', 'DECODE_METHODS',
+           'FACT_ATTRIBUTES', 'caption_profile', 'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n',
+           'diversity', 'CaptionFileError', 'read_caption_records', 'evaluate_captions', 'evaluate_captions_file',
+           'create_encoder', 'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint',
+           'compute_features', 'VoteLoss', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads',
+           'greedy_decode', 'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError',
+           'save_captioner', 'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split',
+           'caption_images', 'factual_scores', 'factual_accuracy', 'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
@@ -222,8 +222,52 @@ def compute_features(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     return torch.stack([cached[s] for s in shas])
 
 # %% ../nbs/09_captioning.ipynb #35824785
+GZ2_TREE = {  # question -> (parent question, the parent's answer that leads here); None: every volunteer answers it
+    "t01": None, "t02": ("t01", "a02"), "t03": ("t02", "a05"), "t04": ("t02", "a05"), "t05": ("t02", "a05"),
+    "t06": None, "t07": ("t01", "a01"), "t08": ("t06", "a14"), "t09": ("t02", "a04"), "t10": ("t04", "a08"),
+    "t11": ("t04", "a08")}
+
+class VoteLoss(nn.Module):
+    "Per-question softmax cross-entropy on GZ vote fractions, each question weighted by the share of volunteers who reached it."
+    def __init__(self, columns:list): # the `vote_*` columns, in the order of the targets and logits
+        super().__init__()
+        from cosmic_morph.ingest.catalogs import GZ2_TASKS
+        self.columns, self.tasks = list(columns), {}
+        for t, answers in GZ2_TASKS.items():
+            idx = [self.columns.index(f"vote_{t}_{a}") for a in answers if f"vote_{t}_{a}" in self.columns]
+            if idx: self.tasks[t[:3]] = (idx, {a[:3]: self.columns.index(f"vote_{t}_{a}") for a in answers if f"vote_{t}_{a}" in self.columns})
+        missing = sorted({p for t in self.tasks for p in [GZ2_TREE[t] and GZ2_TREE[t][0]] if p and p not in self.tasks})
+        if missing: raise ValueError(f"vote columns lack the parent question(s) {', '.join(missing)} of the questions they hold")
+
+    def reach(self, y:torch.Tensor) -> dict:
+        "Share of volunteers who reached each question, per row `(B,)`, from the target fractions `y`."
+        w = {}
+        for t in self.tasks:                                     # GZ2_TREE lists parents before children
+            par = GZ2_TREE[t]
+            w[t] = torch.ones(len(y), device=y.device) if par is None else w[par[0]] * y[:, self.tasks[par[0]][1][par[1]]]
+        return w
+
+    def forward(self, logits:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
+        w, num, den = self.reach(y), 0.0, 0.0
+        for t, (idx, _) in self.tasks.items():
+            f = y[:, idx]; f = f / f.sum(1, keepdim=True).clamp_min(1e-6)
+            ce = -(f * logits[:, idx].log_softmax(1)).sum(1)
+            num = num + (w[t] * ce).sum(); den = den + w[t].sum()
+        return num / den.clamp_min(1e-6)
+
+    def fractions(self, logits:torch.Tensor) -> torch.Tensor:
+        "Predicted conditional fractions: a softmax within each question."
+        out = torch.zeros_like(logits)
+        for idx, _ in self.tasks.values(): out[:, idx] = logits[:, idx].softmax(1)
+        return out
+
+VOTE_LOSSES = ("questions", "bce")
+
+def _vote_columns(rows:pd.DataFrame) -> list:
+    return [c for c in rows.columns if c.startswith("vote_") and rows[c].notna().any()]
+
 def _targets(rows:pd.DataFrame) -> tuple:
-    votes = [c for c in rows.columns if c.startswith("vote_") and rows[c].notna().any()]
+    votes = _vote_columns(rows)
     if votes: return torch.tensor(rows[votes].fillna(0).to_numpy(np.float32)), "votes"
     if rows["label"].notna().all():
         classes = sorted(rows["label"].unique()); return torch.tensor([classes.index(l) for l in rows["label"]]), "labels"
@@ -231,7 +275,8 @@ def _targets(rows:pd.DataFrame) -> tuple:
 
 def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd.DataFrame, epochs:int=4,
                      batch_size:int=32, lr:float=3e-3, device=None, seed:int=0, progress:bool=True,
-                     return_head:bool=False # also return the trained linear head (pooled features → vote logits)
+                     return_head:bool=False, # also return the trained linear head (pooled features → vote logits)
+                     vote_loss:str="questions" # questions (`VoteLoss`) | bce (each fraction on its own)
                     ) -> list|tuple:
     "Train `encoder` in place to predict the rows' vote fractions (or labels); returns the loss per epoch."
     if epochs <= 0: return ([], None) if return_head else []
@@ -240,7 +285,9 @@ def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     x = images_tensor(store, list(rows["uri"]), spec["image_size"], progress=progress)
     head = nn.Linear(encoder.num_features, y.shape[1] if kind == "votes" else int(y.max()) + 1)
     model = nn.Sequential(encoder, head).to(dev).train()
-    loss_fn = nn.BCEWithLogitsLoss() if kind == "votes" else nn.CrossEntropyLoss()
+    if vote_loss not in VOTE_LOSSES: raise ValueError(f"unknown vote_loss {vote_loss!r}: choose one of {', '.join(VOTE_LOSSES)}")
+    if kind == "votes": loss_fn = VoteLoss(_vote_columns(rows)) if vote_loss == "questions" else nn.BCEWithLogitsLoss()
+    else: loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(len(x) / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
@@ -258,7 +305,7 @@ def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     encoder.eval()
     return (losses, head.eval()) if return_head else losses
 
-# %% ../nbs/09_captioning.ipynb #c95b6552
+# %% ../nbs/09_captioning.ipynb #80723d9a
 class CaptionDecoder(nn.Module):
     "Embedding + `LSTMCell` with the image as context (mean features, or soft attention over the grid)."
     def __init__(self, vocab_size:int, feat_dim:int, embed_dim:int=128, hidden_dim:int=256, attention:bool=True,
@@ -290,7 +337,7 @@ class CaptionDecoder(nn.Module):
         h, c = self.cell(torch.cat([self.embed(tok), ctx], -1), (h, c))
         return self.out(self.drop(h)), (h, c), alpha
 
-# %% ../nbs/09_captioning.ipynb #80723d9a
+# %% ../nbs/09_captioning.ipynb #4ae14c68
 def decoder_loss(decoder:CaptionDecoder, feats:torch.Tensor, tokens:torch.Tensor, sample_prob:float=0.0,
                  alpha_c:float=1.0) -> torch.Tensor:
     "Mean next-word cross-entropy of padded `tokens` `(B, T)` given `feats` `(B, L, C)`, plus the attention penalty."
@@ -314,7 +361,7 @@ def decoder_loss(decoder:CaptionDecoder, feats:torch.Tensor, tokens:torch.Tensor
         loss = loss + alpha_c * (((att - share) / share) ** 2).mean()
     return loss
 
-# %% ../nbs/09_captioning.ipynb #0701f67f
+# %% ../nbs/09_captioning.ipynb #2b7143e3
 from contextlib import contextmanager
 
 @contextmanager
@@ -325,7 +372,7 @@ def torch_threads(n:int|None, device=None):
     try: yield
     finally: torch.set_num_threads(old)
 
-# %% ../nbs/09_captioning.ipynb #6100e8c2
+# %% ../nbs/09_captioning.ipynb #e4a7a5a3
 def _mask_specials(logits:torch.Tensor) -> torch.Tensor:
     logits[:, PAD] = -float("inf"); logits[:, START] = -float("inf"); return logits
 
@@ -359,7 +406,7 @@ def sample_decode(decoder:CaptionDecoder, feats:torch.Tensor, max_len:int=40, to
         if done.all(): break
     return torch.stack(out, 1)
 
-# %% ../nbs/09_captioning.ipynb #a8834161
+# %% ../nbs/09_captioning.ipynb #9b69313d
 @torch.no_grad()
 def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:float=0.7, max_len:int=40) -> torch.Tensor:
     "Word ids `(B, ≤max_len)` of the best of `width` beams, scored by log-probability / length**`alpha`."
@@ -386,7 +433,7 @@ def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:f
     best = (scores / length ** alpha).argmax(-1)
     return seqs.view(B, W, -1)[torch.arange(B, device=feats.device), best]
 
-# %% ../nbs/09_captioning.ipynb #f101c463
+# %% ../nbs/09_captioning.ipynb #92af8ad2
 DECODE_METHODS = ("greedy", "beam", "sample")
 
 class Captioner(nn.Module):
@@ -426,7 +473,7 @@ def build_captioner(config:dict) -> Captioner:
                      CaptionDecoder(len(config["vocab"]), config["feat_dim"], d["embed_dim"], d["hidden_dim"],
                                     d["attention"], d["attn_dim"], d["dropout"]), Vocab(config["vocab"]), config)
 
-# %% ../nbs/09_captioning.ipynb #e4195178
+# %% ../nbs/09_captioning.ipynb #0687468f
 class CaptionerLoadError(ValueError): "A folder that does not hold a caption model."
 
 def save_captioner(model:Captioner, out:str|Path) -> Path:
@@ -448,7 +495,7 @@ def load_captioner(model_dir:str|Path, device=None) -> Captioner:
     model.load_state_dict(load_file(str(d/"model.safetensors")))
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/09_captioning.ipynb #0687468f
+# %% ../nbs/09_captioning.ipynb #ce4c193c
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
     "Rows of `split` (a name or list of names) that have a caption."
     splits = [split] if isinstance(split, str) else list(split)
@@ -466,7 +513,7 @@ def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
-# %% ../nbs/09_captioning.ipynb #55b536f4
+# %% ../nbs/09_captioning.ipynb #fafb4f06
 def _trim(tokens:torch.Tensor) -> torch.Tensor:
     "Drop the all-`<pad>` columns at the end of a batch: the LSTM then steps only as far as its longest caption."
     return tokens[:, :int((tokens != PAD).sum(1).max())]
@@ -495,7 +542,7 @@ def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed
         if progress: bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", valid=f"{history[-1]['valid_loss']:.3f}")
     return history
 
-# %% ../nbs/09_captioning.ipynb #ce4c193c
+# %% ../nbs/09_captioning.ipynb #3c0854a4
 def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split train/valid are used
                     store:ImageStore|str,      # where the images are
                     out:str|Path|None=None,    # model folder to write (None: do not save)
@@ -549,7 +596,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                       f"{len(tr)} train images){'; saved to ' + str(out) if out is not None else ''}")
     return model
 
-# %% ../nbs/09_captioning.ipynb #3c0854a4
+# %% ../nbs/09_captioning.ipynb #9552e30f
 @torch.no_grad()
 def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, method:str="beam", batch_size:int=64,
                   progress:bool=True, **kwargs) -> list:
@@ -581,7 +628,7 @@ def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
     flush()
     return results
 
-# %% ../nbs/09_captioning.ipynb #9552e30f
+# %% ../nbs/09_captioning.ipynb #bfb6288e
 FACT_ATTRIBUTES = ("class", "arms", "winding", "bulge", "bar", "edgeon_bulge")
 
 def factual_scores(asserted:list, # per caption, the dict of attributes it asserts (missing/None: not asserted)
@@ -598,7 +645,7 @@ def factual_scores(asserted:list, # per caption, the dict of attributes it asser
         tot_ok += ok; tot_n += len(said)
     return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, **out)
 
-# %% ../nbs/09_captioning.ipynb #0edfaff0
+# %% ../nbs/09_captioning.ipynb #2d1d62a6
 def factual_accuracy(hypotheses:list, rows:pd.DataFrame, attributes=FACT_ATTRIBUTES) -> dict:
     "`factual_scores` of `hypotheses` parsed with `synthetic.parse_caption` against `synthetic.truth_attributes` of `rows`."
     from cosmic_morph.synthetic import parse_caption, truth_attributes
