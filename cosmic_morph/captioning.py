@@ -552,6 +552,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                     epochs:int|None=None, batch_size:int|None=None, lr:float|None=None, embed_dim:int|None=None,
                     hidden_dim:int|None=None, attn_dim:int|None=None, min_freq:int|None=None, max_len:int|None=None,
                     attention:bool=True, scheduled_sampling:float=0.0, alpha_c:float=1.0, dropout:float=0.3,
+                    vote_loss:str="questions",  # encoder pretraining loss on votes: questions (`VoteLoss`) | bce
                     refs:dict|None=None,       # image_id -> list of reference captions (default: the row's caption)
                     cache_dir:str|Path|None=None, seed:int=0, device=None,
                     decoder_threads:int|None=1,  # CPU threads for the decoder (None: leave torch's setting)
@@ -570,7 +571,8 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
         take = tr.sample(min(256, len(tr)), random_state=seed)
         spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
     t1 = time.time()
-    enc_losses = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed, progress=progress)
+    enc_losses = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed, progress=progress,
+                                  vote_loss=vote_loss)
     t2 = time.time()
     feats = compute_features(enc, spec, store, tr, p["grid"], p["views"], cache_dir=cache_dir, device=dev, progress=progress)
     vfeats = compute_features(enc, spec, store, va, p["grid"], 1, cache_dir=cache_dir, device=dev, progress=progress)
@@ -582,7 +584,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     with torch_threads(decoder_threads, dev):
         history = _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress)
     config = dict(kind="captioner", vocab=vocab.itos, feat_dim=int(feats.shape[-1]), grid=p["grid"], max_len=p["max_len"],
-                  encoder=dict(spec, pretrain_epochs=p["encoder_epochs"], pretrain_losses=enc_losses),
+                  encoder=dict(spec, pretrain_epochs=p["encoder_epochs"], pretrain_losses=enc_losses, vote_loss=vote_loss),
                   decoder=dict(embed_dim=p["embed_dim"], hidden_dim=p["hidden_dim"], attention=bool(attention),
                                attn_dim=p["attn_dim"], dropout=dropout),
                   training=dict(profile=p, seed=seed, device=str(dev), scheduled_sampling=scheduled_sampling, alpha_c=alpha_c,
