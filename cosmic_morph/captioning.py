@@ -23,14 +23,14 @@ from .train import load_rgb, load_model
 from .inference import read_image, preprocess, to_rgb, d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
-__all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'GZ2_TREE', 'VOTE_LOSSES', 'DECODE_METHODS',
-           'FACT_ATTRIBUTES', 'caption_profile', 'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n',
-           'diversity', 'CaptionFileError', 'read_caption_records', 'evaluate_captions', 'evaluate_captions_file',
-           'create_encoder', 'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint',
-           'compute_features', 'VoteLoss', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads',
-           'greedy_decode', 'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError',
-           'save_captioner', 'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split',
-           'caption_images', 'factual_scores', 'factual_accuracy', 'synthetic_references']
+__all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'VOTE_LOSSES', 'DECODE_METHODS', 'FACT_ATTRIBUTES',
+           'caption_profile', 'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n', 'diversity',
+           'CaptionFileError', 'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder',
+           'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint', 'compute_features',
+           'VoteLoss', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode',
+           'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner',
+           'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split', 'caption_images',
+           'factual_scores', 'factual_accuracy', 'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
@@ -222,28 +222,23 @@ def compute_features(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     return torch.stack([cached[s] for s in shas])
 
 # %% ../nbs/09_captioning.ipynb #35824785
-GZ2_TREE = {  # question -> (parent question, the parent's answer that leads here); None: every volunteer answers it
-    "t01": None, "t02": ("t01", "a02"), "t03": ("t02", "a05"), "t04": ("t02", "a05"), "t05": ("t02", "a05"),
-    "t06": None, "t07": ("t01", "a01"), "t08": ("t06", "a14"), "t09": ("t02", "a04"), "t10": ("t04", "a08"),
-    "t11": ("t04", "a08")}
-
 class VoteLoss(nn.Module):
     "Per-question softmax cross-entropy on GZ vote fractions, each question weighted by the share of volunteers who reached it."
     def __init__(self, columns:list): # the `vote_*` columns, in the order of the targets and logits
         super().__init__()
-        from cosmic_morph.ingest.catalogs import GZ2_TASKS
-        self.columns, self.tasks = list(columns), {}
-        for t, answers in GZ2_TASKS.items():
-            idx = [self.columns.index(f"vote_{t}_{a}") for a in answers if f"vote_{t}_{a}" in self.columns]
-            if idx: self.tasks[t[:3]] = (idx, {a[:3]: self.columns.index(f"vote_{t}_{a}") for a in answers if f"vote_{t}_{a}" in self.columns})
-        missing = sorted({p for t in self.tasks for p in [GZ2_TREE[t] and GZ2_TREE[t][0]] if p and p not in self.tasks})
+        from cosmic_morph.ingest.catalogs import GZ2_TASKS, GZ2_TREE
+        self.columns, self.tree, self.tasks = list(columns), GZ2_TREE, {}
+        for t, answers in GZ2_TASKS.items():   # question -> (its columns' positions, answer -> position)
+            pos = {a[:3]: self.columns.index(c) for a in answers if (c := f"vote_{t}_{a}") in self.columns}
+            if pos: self.tasks[t[:3]] = (list(pos.values()), pos)
+        missing = sorted({GZ2_TREE[t][0] for t in self.tasks if GZ2_TREE[t]} - set(self.tasks))
         if missing: raise ValueError(f"vote columns lack the parent question(s) {', '.join(missing)} of the questions they hold")
 
     def reach(self, y:torch.Tensor) -> dict:
         "Share of volunteers who reached each question, per row `(B,)`, from the target fractions `y`."
         w = {}
         for t in self.tasks:                                     # GZ2_TREE lists parents before children
-            par = GZ2_TREE[t]
+            par = self.tree[t]
             w[t] = torch.ones(len(y), device=y.device) if par is None else w[par[0]] * y[:, self.tasks[par[0]][1][par[1]]]
         return w
 

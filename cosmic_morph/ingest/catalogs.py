@@ -18,11 +18,11 @@ from ..manifest import (ImageStore, as_store, manifest_from_records, load_manife
 from ..parallel import store_images
 
 # %% auto #0
-__all__ = ['FIRST_CLASSES', 'FIRST_FILES', 'FIRST_LICENCE', 'GZ2_TASKS', 'VOTE_COLUMNS', 'GZ5_CLASSES', 'WILLETT_THRESHOLDS',
-           'HART16_BASE', 'FRACTION_KINDS', 'GZ2_LICENCE', 'KAGGLE_PARENT', 'KAGGLE_LICENCE', 'G10_CLASSES',
-           'G10_LICENCE', 'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records', 'ingest_first', 'vote_col',
-           'gz5_labels', 'hart16_vote_columns', 'read_table', 'ingest_gz2', 'kaggle_columns', 'kaggle_to_conditional',
-           'ingest_gz2_kaggle', 'ingest_galaxy10', 'ingest']
+__all__ = ['FIRST_CLASSES', 'FIRST_FILES', 'FIRST_LICENCE', 'GZ2_TASKS', 'GZ2_TREE', 'VOTE_COLUMNS', 'GZ5_CLASSES',
+           'WILLETT_THRESHOLDS', 'HART16_BASE', 'FRACTION_KINDS', 'GZ2_LICENCE', 'KAGGLE_PARENT', 'KAGGLE_LICENCE',
+           'G10_CLASSES', 'G10_LICENCE', 'SOURCES', 'first_package_dir', 'open_first_h5', 'first_records',
+           'ingest_first', 'vote_col', 'gz5_labels', 'hart16_vote_columns', 'read_table', 'ingest_gz2',
+           'kaggle_columns', 'kaggle_to_conditional', 'ingest_gz2_kaggle', 'ingest_galaxy10', 'ingest']
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #a7cea9c0
 FIRST_CLASSES = ["FRI", "FRII", "Compact", "Bent"]
@@ -104,6 +104,10 @@ GZ2_TASKS = {  # task -> its answers, in Hart et al. 2016 column order (a35 does
     "t10_arms_winding": ["a28_tight", "a29_medium", "a30_loose"],
     "t11_arms_number": ["a31_1", "a32_2", "a33_3", "a34_4", "a36_more_than_4", "a37_cant_tell"],
 }
+GZ2_TREE = {  # task -> (parent task, the parent's answer that leads to it); None: every volunteer answers it
+    "t01": None, "t02": ("t01", "a02"), "t03": ("t02", "a05"), "t04": ("t02", "a05"), "t05": ("t02", "a05"),
+    "t06": None, "t07": ("t01", "a01"), "t08": ("t06", "a14"), "t09": ("t02", "a04"), "t10": ("t04", "a08"),
+    "t11": ("t04", "a08")}
 VOTE_COLUMNS = [f"vote_{t}_{a}" for t, answers in GZ2_TASKS.items() for a in answers]
 GZ5_CLASSES = ["spiral", "elliptical", "edge-on", "merger", "ambiguous"]
 
@@ -225,8 +229,13 @@ def ingest_gz2(store:ImageStore|str, # where images and the Manifest go
                         problems, scheduler, progress, per_class)
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #04062951
-KAGGLE_PARENT = {1: None, 2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2", 6: None,
-                 7: "Class1.1", 8: "Class6.1", 9: "Class2.1", 10: "Class4.1", 11: "Class4.1"}
+def _kaggle_answer(task:str, answer:str) -> str:
+    "Kaggle's name of a GZ2 answer: `('t02', 'a05')` -> `Class2.2` (task and answer by position)."
+    t = next(k for k in GZ2_TASKS if k.startswith(task))
+    return f"Class{list(GZ2_TASKS).index(t) + 1}.{[a[:3] for a in GZ2_TASKS[t]].index(answer) + 1}"
+
+KAGGLE_PARENT = {i: None if GZ2_TREE[t[:3]] is None else _kaggle_answer(*GZ2_TREE[t[:3]])   # the same tree, in Kaggle's names
+                 for i, t in enumerate(GZ2_TASKS, 1)}
 KAGGLE_LICENCE = "Galaxy Zoo - The Galaxy Challenge (Kaggle 2014), competition rules; SDSS images, SDSS acknowledgement"
 
 def kaggle_columns() -> list:
