@@ -253,7 +253,7 @@ class VoteLoss(nn.Module):
     def fractions(self, logits:torch.Tensor) -> torch.Tensor:
         "Predicted conditional fractions: a softmax within each question."
         out = torch.zeros_like(logits)
-        for idx, _ in self.tasks.values(): out[:, idx] = logits[:, idx].softmax(1)
+        for idx, _ in self.tasks.values(): out[..., idx] = logits[..., idx].softmax(-1)
         return out
 
 VOTE_LOSSES = ("questions", "bce")
@@ -302,23 +302,40 @@ def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
 
 # %% ../nbs/09_captioning.ipynb #80723d9a
 class CaptionDecoder(nn.Module):
-    "Embedding + `LSTMCell` with the image as context (mean features, or soft attention over the grid)."
+    "Embedding + `LSTMCell` with the image as context (mean features, or soft attention over the grid), optionally with predicted vote fractions."
     def __init__(self, vocab_size:int, feat_dim:int, embed_dim:int=128, hidden_dim:int=256, attention:bool=True,
-                 attn_dim:int=128, dropout:float=0.3):
+                 attn_dim:int=128, dropout:float=0.3,
+                 vote_groups:list|None=None, # the vote head's questions as lists of its output positions (None: no vote head)
+                 vote_dim:int=64):           # size of the vote fractions' embedding added to every grid position
         super().__init__()
         self.attention, self.vocab_size = attention, vocab_size
-        self.norm = nn.LayerNorm(feat_dim)
+        self.vote_groups = [[int(i) for i in g] for g in vote_groups] if vote_groups else None
+        self.norm = nn.LayerNorm(feat_dim); ctx_dim = feat_dim
+        if self.vote_groups:
+            n = 1 + max(i for g in self.vote_groups for i in g)
+            self.vote_head = nn.Linear(feat_dim, n).requires_grad_(False)     # the encoder's pretraining head, frozen
+            self.vote_proj = nn.Sequential(nn.Linear(n, vote_dim), nn.ReLU()); ctx_dim += vote_dim
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
-        self.init_h, self.init_c = nn.Linear(feat_dim, hidden_dim), nn.Linear(feat_dim, hidden_dim)
-        self.cell = nn.LSTMCell(embed_dim + feat_dim, hidden_dim)
+        self.init_h, self.init_c = nn.Linear(ctx_dim, hidden_dim), nn.Linear(ctx_dim, hidden_dim)
+        self.cell = nn.LSTMCell(embed_dim + ctx_dim, hidden_dim)
         if attention:
-            self.att_feat, self.att_hid = nn.Linear(feat_dim, attn_dim), nn.Linear(hidden_dim, attn_dim)
-            self.att_v, self.gate = nn.Linear(attn_dim, 1), nn.Linear(hidden_dim, feat_dim)
+            self.att_feat, self.att_hid = nn.Linear(ctx_dim, attn_dim), nn.Linear(hidden_dim, attn_dim)
+            self.att_v, self.gate = nn.Linear(attn_dim, 1), nn.Linear(hidden_dim, ctx_dim)
         self.drop, self.out = nn.Dropout(dropout), nn.Linear(hidden_dim, vocab_size)
 
-    def start(self, feats:torch.Tensor) -> tuple:
-        "Normalised features, their attention projection and the initial `(h, c)` for a batch `(B, L, C)`."
-        feats = self.norm(feats.float()); mean = feats.mean(1)
+    def vote_fractions(self, feats:torch.Tensor) -> torch.Tensor:
+        "The vote head's fractions `(B, K)` for raw grid features `(B, L, C)`: a softmax within each question."
+        logits = self.vote_head(feats.float().mean(1)); out = torch.zeros_like(logits)
+        for g in self.vote_groups: out[:, g] = logits[:, g].softmax(-1)
+        return out
+
+    def start(self, feats:torch.Tensor, votes:torch.Tensor|None=None) -> tuple:
+        "Normalised features (+ vote embedding), their attention projection and the initial `(h, c)` for a batch `(B, L, C)`."
+        raw = feats.float(); feats = self.norm(raw)
+        if self.vote_groups:                     # `votes`: fractions to condition on instead of the head's own
+            v = self.vote_proj(self.vote_fractions(raw) if votes is None else votes.float())
+            feats = torch.cat([feats, v[:, None].expand(-1, feats.shape[1], -1)], -1)
+        mean = feats.mean(1)
         proj = self.att_feat(feats) if self.attention else None
         return feats, proj, (torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean)))
 
@@ -334,9 +351,9 @@ class CaptionDecoder(nn.Module):
 
 # %% ../nbs/09_captioning.ipynb #4ae14c68
 def decoder_loss(decoder:CaptionDecoder, feats:torch.Tensor, tokens:torch.Tensor, sample_prob:float=0.0,
-                 alpha_c:float=1.0) -> torch.Tensor:
-    "Mean next-word cross-entropy of padded `tokens` `(B, T)` given `feats` `(B, L, C)`, plus the attention penalty."
-    feats, proj, state = decoder.start(feats)
+                 alpha_c:float=1.0, votes:torch.Tensor|None=None) -> torch.Tensor:
+    "Mean next-word cross-entropy of padded `tokens` `(B, T)` given `feats` `(B, L, C)` (and `votes`), plus the attention penalty."
+    feats, proj, state = decoder.start(feats, votes)
     inp, tgt = tokens[:, :-1], tokens[:, 1:]
     logits, alphas, prev = [], [], None
     for t in range(inp.shape[1]):
@@ -356,7 +373,7 @@ def decoder_loss(decoder:CaptionDecoder, feats:torch.Tensor, tokens:torch.Tensor
         loss = loss + alpha_c * (((att - share) / share) ** 2).mean()
     return loss
 
-# %% ../nbs/09_captioning.ipynb #2b7143e3
+# %% ../nbs/09_captioning.ipynb #a8834161
 from contextlib import contextmanager
 
 @contextmanager
@@ -367,7 +384,7 @@ def torch_threads(n:int|None, device=None):
     try: yield
     finally: torch.set_num_threads(old)
 
-# %% ../nbs/09_captioning.ipynb #e4a7a5a3
+# %% ../nbs/09_captioning.ipynb #132b1b3a
 def _mask_specials(logits:torch.Tensor) -> torch.Tensor:
     logits[:, PAD] = -float("inf"); logits[:, START] = -float("inf"); return logits
 
@@ -401,7 +418,7 @@ def sample_decode(decoder:CaptionDecoder, feats:torch.Tensor, max_len:int=40, to
         if done.all(): break
     return torch.stack(out, 1)
 
-# %% ../nbs/09_captioning.ipynb #9b69313d
+# %% ../nbs/09_captioning.ipynb #f101c463
 @torch.no_grad()
 def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:float=0.7, max_len:int=40) -> torch.Tensor:
     "Word ids `(B, ≤max_len)` of the best of `width` beams, scored by log-probability / length**`alpha`."
@@ -428,7 +445,7 @@ def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:f
     best = (scores / length ** alpha).argmax(-1)
     return seqs.view(B, W, -1)[torch.arange(B, device=feats.device), best]
 
-# %% ../nbs/09_captioning.ipynb #92af8ad2
+# %% ../nbs/09_captioning.ipynb #55b536f4
 DECODE_METHODS = ("greedy", "beam", "sample")
 
 class Captioner(nn.Module):
@@ -466,9 +483,10 @@ def build_captioner(config:dict) -> Captioner:
     d = config["decoder"]
     return Captioner(create_encoder(config["encoder"]["arch"]),
                      CaptionDecoder(len(config["vocab"]), config["feat_dim"], d["embed_dim"], d["hidden_dim"],
-                                    d["attention"], d["attn_dim"], d["dropout"]), Vocab(config["vocab"]), config)
+                                    d["attention"], d["attn_dim"], d["dropout"], d.get("vote_groups"), d.get("vote_dim") or 64),
+                     Vocab(config["vocab"]), config)
 
-# %% ../nbs/09_captioning.ipynb #0687468f
+# %% ../nbs/09_captioning.ipynb #ce4c193c
 class CaptionerLoadError(ValueError): "A folder that does not hold a caption model."
 
 def save_captioner(model:Captioner, out:str|Path) -> Path:
@@ -490,7 +508,7 @@ def load_captioner(model_dir:str|Path, device=None) -> Captioner:
     model.load_state_dict(load_file(str(d/"model.safetensors")))
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/09_captioning.ipynb #ce4c193c
+# %% ../nbs/09_captioning.ipynb #3c0854a4
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
     "Rows of `split` (a name or list of names) that have a caption."
     splits = [split] if isinstance(split, str) else list(split)
@@ -508,10 +526,16 @@ def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
-# %% ../nbs/09_captioning.ipynb #fafb4f06
+# %% ../nbs/09_captioning.ipynb #5d464301
 def _trim(tokens:torch.Tensor) -> torch.Tensor:
     "Drop the all-`<pad>` columns at the end of a batch: the LSTM then steps only as far as its longest caption."
     return tokens[:, :int((tokens != PAD).sum(1).max())]
+
+def _vote_groups(rows:pd.DataFrame, vote_loss:str) -> list|None:
+    "The pretraining head's outputs grouped by question (softmax within each), or None where they are not distributions."
+    cols = _vote_columns(rows)
+    if not cols: return [list(range(rows["label"].nunique()))]         # pretrained on class labels: one question
+    return [idx for idx, _ in VoteLoss(cols).tasks.values()] if vote_loss == "questions" else None
 
 def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress):
     "Epochs of teacher forcing over (image index, caption) `pairs`; returns the history."
@@ -537,7 +561,7 @@ def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed
         if progress: bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", valid=f"{history[-1]['valid_loss']:.3f}")
     return history
 
-# %% ../nbs/09_captioning.ipynb #3c0854a4
+# %% ../nbs/09_captioning.ipynb #9552e30f
 def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split train/valid are used
                     store:ImageStore|str,      # where the images are
                     out:str|Path|None=None,    # model folder to write (None: do not save)
@@ -548,6 +572,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                     hidden_dim:int|None=None, attn_dim:int|None=None, min_freq:int|None=None, max_len:int|None=None,
                     attention:bool=True, scheduled_sampling:float=0.0, alpha_c:float=1.0, dropout:float=0.3,
                     vote_loss:str="questions",  # encoder pretraining loss on votes: questions (`VoteLoss`) | bce
+                    condition:bool=True,       # feed the pretraining head's predicted vote fractions to the decoder
                     refs:dict|None=None,       # image_id -> list of reference captions (default: the row's caption)
                     cache_dir:str|Path|None=None, seed:int=0, device=None,
                     decoder_threads:int|None=1,  # CPU threads for the decoder (None: leave torch's setting)
@@ -566,8 +591,9 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
         take = tr.sample(min(256, len(tr)), random_state=seed)
         spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
     t1 = time.time()
-    enc_losses = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed, progress=progress,
-                                  vote_loss=vote_loss)
+    enc_losses, head = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed,
+                                        progress=progress, return_head=True, vote_loss=vote_loss)
+    groups = _vote_groups(tr, vote_loss) if condition and head is not None else None
     t2 = time.time()
     feats = compute_features(enc, spec, store, tr, p["grid"], p["views"], cache_dir=cache_dir, device=dev, progress=progress)
     vfeats = compute_features(enc, spec, store, va, p["grid"], 1, cache_dir=cache_dir, device=dev, progress=progress)
@@ -575,13 +601,15 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     pairs = torch.tensor([i for i, rs in enumerate(tr_refs) for _ in rs]); vpairs = torch.tensor([i for i, rs in enumerate(va_refs) for _ in rs])
     tokens = _token_tensor(vocab, [c for rs in tr_refs for c in rs], p["max_len"])
     vtokens = _token_tensor(vocab, [c for rs in va_refs for c in rs], p["max_len"])
-    decoder = CaptionDecoder(len(vocab), feats.shape[-1], p["embed_dim"], p["hidden_dim"], attention, p["attn_dim"], dropout).to(dev)
+    decoder = CaptionDecoder(len(vocab), feats.shape[-1], p["embed_dim"], p["hidden_dim"], attention, p["attn_dim"], dropout, groups)
+    if groups: decoder.vote_head.load_state_dict(head.state_dict())
+    decoder = decoder.to(dev)
     with torch_threads(decoder_threads, dev):
         history = _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress)
     config = dict(kind="captioner", vocab=vocab.itos, feat_dim=int(feats.shape[-1]), grid=p["grid"], max_len=p["max_len"],
                   encoder=dict(spec, pretrain_epochs=p["encoder_epochs"], pretrain_losses=enc_losses, vote_loss=vote_loss),
                   decoder=dict(embed_dim=p["embed_dim"], hidden_dim=p["hidden_dim"], attention=bool(attention),
-                               attn_dim=p["attn_dim"], dropout=dropout),
+                               attn_dim=p["attn_dim"], dropout=dropout, vote_groups=groups, vote_dim=decoder.vote_proj[0].out_features if groups else None),
                   training=dict(profile=p, seed=seed, device=str(dev), scheduled_sampling=scheduled_sampling, alpha_c=alpha_c,
                                 n_train=len(tr), n_valid=len(va), n_pairs=len(pairs), history=history,
                                 seconds=dict(total=round(time.time() - t0, 1), encoder_pretrain=round(t2 - t1, 1),
@@ -593,7 +621,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                       f"{len(tr)} train images){'; saved to ' + str(out) if out is not None else ''}")
     return model
 
-# %% ../nbs/09_captioning.ipynb #9552e30f
+# %% ../nbs/09_captioning.ipynb #bfb6288e
 @torch.no_grad()
 def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, method:str="beam", batch_size:int=64,
                   progress:bool=True, **kwargs) -> list:
@@ -625,7 +653,7 @@ def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
     flush()
     return results
 
-# %% ../nbs/09_captioning.ipynb #bfb6288e
+# %% ../nbs/09_captioning.ipynb #74ccc690
 FACT_ATTRIBUTES = ("class", "arms", "winding", "bulge", "bar", "edgeon_bulge")
 
 def factual_scores(asserted:list, # per caption, the dict of attributes it asserts (missing/None: not asserted)
@@ -642,7 +670,7 @@ def factual_scores(asserted:list, # per caption, the dict of attributes it asser
         tot_ok += ok; tot_n += len(said)
     return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, **out)
 
-# %% ../nbs/09_captioning.ipynb #2d1d62a6
+# %% ../nbs/09_captioning.ipynb #c491e1ae
 def factual_accuracy(hypotheses:list, rows:pd.DataFrame, attributes=FACT_ATTRIBUTES) -> dict:
     "`factual_scores` of `hypotheses` parsed with `synthetic.parse_caption` against `synthetic.truth_attributes` of `rows`."
     from cosmic_morph.synthetic import parse_caption, truth_attributes

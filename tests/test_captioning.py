@@ -4,6 +4,7 @@ import json, math
 from pathlib import Path
 import numpy as np, pytest, torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from cosmic_morph.captioning import (bleu_scores, diversity, evaluate_captions_file, CaptionFileError, Vocab, START, END,
                                      PAD, CaptionDecoder, decoder_loss, greedy_decode, beam_decode, sample_decode,
@@ -89,10 +90,11 @@ def _toy_task(seed=0):
     return vocab, feats, tokens
 
 
-@pytest.mark.parametrize("attention", [True, False])
-def test_decoder_learns_a_toy_task_and_decoders_agree(attention):
+@pytest.mark.parametrize("attention,votes", [(True, False), (False, False), (True, True)])
+def test_decoder_learns_a_toy_task_and_decoders_agree(attention, votes):
     vocab, feats, tokens = _toy_task()
-    dec = CaptionDecoder(len(vocab), 16, embed_dim=16, hidden_dim=32, attention=attention, attn_dim=16, dropout=0.0)
+    dec = CaptionDecoder(len(vocab), 16, embed_dim=16, hidden_dim=32, attention=attention, attn_dim=16, dropout=0.0,
+                         vote_groups=[[0, 1, 2], [3, 4]] if votes else None, vote_dim=8)
     opt = torch.optim.Adam(dec.parameters(), lr=1e-2)
     with torch_threads(1):
         for _ in range(150):
@@ -117,6 +119,8 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     cfg = json.loads((out/"config.json").read_text())
     assert cfg["kind"] == "captioner" and cfg["vocab"][:4] == ["<pad>", "<unk>", "<start>", "<end>"]
     assert cfg["encoder"]["image_size"] == 32 and len(cfg["encoder"]["mean"]) == 3 and len(cfg["training"]["history"]) == 1
+    assert cfg["decoder"]["vote_groups"] and sum(map(len, cfg["decoder"]["vote_groups"])) == len(model.decoder.vote_head.bias)
+    assert torch.equal(model.decoder.vote_head.weight.cpu(), load_file(str(out/"model.safetensors"))["decoder.vote_head.weight"])
     loaded = load_captioner(out, device="cpu")
     rows = caption_rows(m, "test")
     for method in ("greedy", "beam", "sample"):
