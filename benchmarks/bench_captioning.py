@@ -27,7 +27,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: every core)")
     ap.add_argument("--attention", type=int, default=1); ap.add_argument("--n-refs", type=int, default=5)
     ap.add_argument("--vote-loss", default="questions", choices=["questions", "bce"], help="encoder pretraining loss on the votes")
-    ap.add_argument("--condition", type=int, default=1, help="1: the decoder sees the vote head's predicted fractions; 0: features only")
+    ap.add_argument("--condition", type=int, default=None, help="1: the decoder sees the vote head's predicted fractions; 0: features only (default: the profile's)")
     ap.add_argument("--beam-width", type=int, default=3); ap.add_argument("--alpha", type=float, nargs="+", default=[0.7], help="beam length normalisation(s) to compare")
     ap.add_argument("--top-p", type=float, default=0.9); ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--store", default="", help="reuse a synthetic store (split) instead of rendering one")
@@ -58,7 +58,7 @@ def main(argv=None):
     for ee in a.encoder_epochs:
         model = train_captioner(m, store, None, profile=a.profile, encoder_epochs=ee, image_size=p["image_size"],
                                 epochs=p["epochs"], views=p["views"], batch_size=p["batch_size"], attention=bool(a.attention), vote_loss=a.vote_loss,
-                                condition=bool(a.condition), refs=refs, seed=a.seed, device=dev, decoder_threads=a.threads or 1)
+                                condition=None if a.condition is None else bool(a.condition), refs=refs, seed=a.seed, device=dev, decoder_threads=a.threads or 1)
         run = dict(encoder_epochs=model.config["encoder"]["pretrain_epochs"], attention=bool(a.attention), vote_loss=a.vote_loss,
                    condition=bool(model.config["decoder"].get("vote_groups")),
                    train_seconds=model.config["training"]["seconds"],

@@ -35,11 +35,11 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'VOTE_L
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
     "smoke": dict(n_images=40, image_size=32, encoder="resnet10t", encoder_epochs=1, grid=2, views=1, epochs=2,
-                  batch_size=16, lr=3e-3, embed_dim=32, hidden_dim=64, attn_dim=32, min_freq=1, max_len=40),
+                  batch_size=16, lr=3e-3, embed_dim=32, hidden_dim=64, attn_dim=32, min_freq=1, max_len=40, condition=True),
     "cpu":   dict(n_images=600, image_size=64, encoder="resnet18", encoder_epochs=6, grid=2, views=8, epochs=15,
-                  batch_size=32, lr=3e-3, embed_dim=96, hidden_dim=256, attn_dim=128, min_freq=2, max_len=40),
+                  batch_size=32, lr=3e-3, embed_dim=96, hidden_dim=256, attn_dim=128, min_freq=2, max_len=40, condition=False),
     "gpu":   dict(n_images=8000, image_size=128, encoder="resnet50", encoder_epochs=15, grid=4, views=8, epochs=40,
-                  batch_size=128, lr=2e-3, embed_dim=256, hidden_dim=512, attn_dim=256, min_freq=2, max_len=40),
+                  batch_size=128, lr=2e-3, embed_dim=256, hidden_dim=512, attn_dim=256, min_freq=2, max_len=40, condition=True),
 }
 
 def caption_profile(name:str, **overrides) -> dict:
@@ -572,7 +572,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                     hidden_dim:int|None=None, attn_dim:int|None=None, min_freq:int|None=None, max_len:int|None=None,
                     attention:bool=True, scheduled_sampling:float=0.0, alpha_c:float=1.0, dropout:float=0.3,
                     vote_loss:str="questions",  # encoder pretraining loss on votes: questions (`VoteLoss`) | bce
-                    condition:bool=True,       # feed the pretraining head's predicted vote fractions to the decoder
+                    condition:bool|None=None,  # feed the pretraining head's predicted vote fractions to the decoder (None: the profile's)
                     refs:dict|None=None,       # image_id -> list of reference captions (default: the row's caption)
                     cache_dir:str|Path|None=None, seed:int=0, device=None,
                     decoder_threads:int|None=1,  # CPU threads for the decoder (None: leave torch's setting)
@@ -580,7 +580,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     "Build the vocabulary, (pre)train and cache the encoder, train the decoder; save to `out`; return the `Captioner`."
     p = caption_profile(profile, encoder=encoder, encoder_epochs=encoder_epochs, image_size=image_size, grid=grid,
                         views=views, epochs=epochs, batch_size=batch_size, lr=lr, embed_dim=embed_dim,
-                        hidden_dim=hidden_dim, attn_dim=attn_dim, min_freq=min_freq, max_len=max_len)
+                        hidden_dim=hidden_dim, attn_dim=attn_dim, min_freq=min_freq, max_len=max_len, condition=condition)
     seed_everything(seed); dev = torch.device(device or default_device()); t0 = time.time()
     tr, va = caption_rows(manifest, "train"), caption_rows(manifest, "valid")
     tr_refs, va_refs = reference_lists(tr, refs), reference_lists(va, refs)
@@ -593,7 +593,7 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
     t1 = time.time()
     enc_losses, head = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], device=dev, seed=seed,
                                         progress=progress, return_head=True, vote_loss=vote_loss)
-    groups = _vote_groups(tr, vote_loss) if condition and head is not None else None
+    groups = _vote_groups(tr, vote_loss) if p["condition"] and head is not None else None
     t2 = time.time()
     feats = compute_features(enc, spec, store, tr, p["grid"], p["views"], cache_dir=cache_dir, device=dev, progress=progress)
     vfeats = compute_features(enc, spec, store, va, p["grid"], 1, cache_dir=cache_dir, device=dev, progress=progress)
