@@ -27,10 +27,10 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'VOTE_L
            'caption_profile', 'tokenize', 'detokenize', 'Vocab', 'bleu_scores', 'distinct_n', 'diversity',
            'CaptionFileError', 'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder',
            'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint', 'compute_features',
-           'VoteLoss', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads', 'greedy_decode',
-           'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner',
-           'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split', 'caption_images',
-           'factual_scores', 'factual_accuracy', 'synthetic_references']
+           'VoteLoss', 'question_softmax', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads',
+           'greedy_decode', 'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError',
+           'save_captioner', 'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split',
+           'caption_images', 'factual_scores', 'factual_accuracy', 'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
@@ -250,11 +250,20 @@ class VoteLoss(nn.Module):
             num = num + (w[t] * ce).sum(); den = den + w[t].sum()
         return num / den.clamp_min(1e-6)
 
+    @property
+    def groups(self) -> list:
+        "The positions of each question's answers: the groups `question_softmax` normalises within."
+        return [idx for idx, _ in self.tasks.values()]
+
     def fractions(self, logits:torch.Tensor) -> torch.Tensor:
         "Predicted conditional fractions: a softmax within each question."
-        out = torch.zeros_like(logits)
-        for idx, _ in self.tasks.values(): out[..., idx] = logits[..., idx].softmax(-1)
-        return out
+        return question_softmax(logits, self.groups)
+
+def question_softmax(logits:torch.Tensor, groups:list) -> torch.Tensor:
+    "A softmax over the last dimension within each group of positions (one GZ question each); other positions stay 0."
+    out = torch.zeros_like(logits)
+    for g in groups: out[..., g] = logits[..., g].softmax(-1)
+    return out
 
 VOTE_LOSSES = ("questions", "bce")
 
@@ -325,9 +334,7 @@ class CaptionDecoder(nn.Module):
 
     def vote_fractions(self, feats:torch.Tensor) -> torch.Tensor:
         "The vote head's fractions `(B, K)` for raw grid features `(B, L, C)`: a softmax within each question."
-        logits = self.vote_head(feats.float().mean(1)); out = torch.zeros_like(logits)
-        for g in self.vote_groups: out[:, g] = logits[:, g].softmax(-1)
-        return out
+        return question_softmax(self.vote_head(feats.float().mean(1)), self.vote_groups)
 
     def start(self, feats:torch.Tensor, votes:torch.Tensor|None=None) -> tuple:
         "Normalised features (+ vote embedding), their attention projection and the initial `(h, c)` for a batch `(B, L, C)`."
@@ -535,7 +542,7 @@ def _vote_groups(rows:pd.DataFrame, vote_loss:str) -> list|None:
     "The pretraining head's outputs grouped by question (softmax within each), or None where they are not distributions."
     cols = _vote_columns(rows)
     if not cols: return [list(range(rows["label"].nunique()))]         # pretrained on class labels: one question
-    return [idx for idx, _ in VoteLoss(cols).tasks.values()] if vote_loss == "questions" else None
+    return VoteLoss(cols).groups if vote_loss == "questions" else None
 
 def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed, scheduled_sampling, alpha_c, dev, progress):
     "Epochs of teacher forcing over (image index, caption) `pairs`; returns the history."
