@@ -12,10 +12,16 @@ minutes, training images/s) and a Markdown row to benchmarks/results/first_accur
 preprocessed exactly as in training (centre crop, squish, PIL bilinear: `cosmic_morph.train.load_rgb`); the
 accuracy is reported plain and with D4 test-time augmentation (mean of the 8 orientations).
 
+Every run's test-set class probabilities (plain and D4 TTA) go to benchmarks/results/first_probs/<tag>/, so
+the models of one tag (seeds, or the five folds) can be scored as an ensemble afterwards: `--ensemble TAG` averages
+their probabilities per test image and appends the ensemble's metrics to first_accuracy.json (mode `...-ensemble`).
+
 Examples
   python benchmarks/bench_first_accuracy.py --seeds 0 1 2                          # cpu profile, literature split
   python benchmarks/bench_first_accuracy.py --seeds 0 --set epochs=8 imbalance=focal --tag focal-8ep
   python benchmarks/bench_first_accuracy.py --crossvalid --seeds 0
+  python benchmarks/bench_first_accuracy.py --crossvalid --seeds 0 --set epochs=32 --tag cv-32ep --folds 0 1 2
+  python benchmarks/bench_first_accuracy.py --ensemble cv-32ep          # mean probabilities of the tag's models
 """
 import argparse, ast, datetime, json, os, platform, tempfile, time
 from pathlib import Path
@@ -39,8 +45,8 @@ def first_store(which:str) -> Path:
         ingest_first(d, which=which, progress=False); split_store(d)
     return d
 
-def test_metrics(learn, manifest, store, tta:bool) -> dict:
-    "Metrics of the trained model on the `test` rows, preprocessed exactly as in training."
+def test_metrics(learn, manifest, store, tta:bool) -> tuple[dict, dict]:
+    "Metrics of the trained model on the `test` rows, preprocessed exactly as in training, and the probabilities by image id."
     cfg = learn.cm_config
     rows = manifest[(manifest.split == "test") & manifest.label.isin(cfg["classes"])]
     x = image_cache(store, rows, cfg["image_size"], cfg["center_crop"], progress=False).float() / 255
@@ -48,7 +54,7 @@ def test_metrics(learn, manifest, store, tta:bool) -> dict:
     model = learn.model.eval()
     probs = torch.cat([predict_probs(model, x[i:i+64], tta) for i in range(0, len(x), 64)])
     pred = [cfg["classes"][i] for i in probs.argmax(1)]
-    return classification_metrics(rows.label, pred, cfg["classes"])
+    return classification_metrics(rows.label, pred, cfg["classes"]), dict(zip(rows.image_id, probs.numpy().round(5).tolist()))
 
 def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
     t0 = time.time()
@@ -57,7 +63,7 @@ def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
                   progress=False, **overrides)
     t_train = time.time() - t0
     tm = load_manifest(test_store)
-    plain, tta = test_metrics(learn, tm, test_store, False), test_metrics(learn, tm, test_store, True)
+    (plain, p_plain), (tta, p_tta) = test_metrics(learn, tm, test_store, False), test_metrics(learn, tm, test_store, True)
     tr = learn.cm_config["training"]
     n_img = tr["n_train"] * len(tr["history"])
     last = tr["history"][-1]
@@ -66,7 +72,29 @@ def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
                 per_class={c: round(v["f1"], 3) for c, v in plain["per_class"].items()},
                 per_class_recall={c: round(v["recall"], 3) for c, v in plain["per_class"].items()},
                 epochs_run=len(tr["history"]), train_minutes=round(t_train / 60, 2),
-                fit_images_per_s=round(n_img / tr["fit_seconds"], 1), data_seconds=tr["data_seconds"])
+                fit_images_per_s=round(n_img / tr["fit_seconds"], 1), data_seconds=tr["data_seconds"],
+                probs=dict(classes=learn.cm_config["classes"], plain=p_plain, tta=p_tta))
+
+def save_probs(tag:str, run:dict):
+    "Move a run's test probabilities out of `run` into results/first_probs/<tag>/fold<k>-seed<s>.json."
+    d = RESULTS/"first_probs"/(tag or "untagged")
+    d.mkdir(parents=True, exist_ok=True)
+    (d/f"fold{run.get('fold', '-')}-seed{run['seed']}.json").write_text(json.dumps(dict(seed=run["seed"], fold=run.get("fold"), **run.pop("probs"))))
+
+def ensemble(tag:str, mode:str) -> dict:
+    "Metrics of the mean class probabilities of all saved runs of `tag`, plain and with D4 TTA."
+    saved = [json.loads(f.read_text()) for f in sorted((RESULTS/"first_probs"/tag).glob("*.json"))]
+    classes = saved[0]["classes"]
+    test = load_manifest(first_store("crossvalid_test" if mode == "crossvalid" else "literature"))
+    truth = test.set_index("image_id").label
+    out = dict(n_models=len(saved), members=[dict(seed=r["seed"], fold=r["fold"]) for r in saved])
+    for kind in ("plain", "tta"):
+        ids = list(saved[0][kind])
+        p = np.mean([[r[kind][i] for i in ids] for r in saved], axis=0)
+        m = classification_metrics(truth[ids], [classes[j] for j in p.argmax(1)], classes)
+        out[kind] = dict(accuracy=m["accuracy"], macro_f1=m["macro_f1"], balanced_accuracy=m["balanced_accuracy"],
+                         per_class={c: round(v["f1"], 3) for c, v in m["per_class"].items()}, n=m["n"])
+    return out
 
 def summarise(runs):
     keys = ["accuracy", "macro_f1", "balanced_accuracy", "accuracy_tta", "macro_f1_tta", "train_minutes"]
@@ -88,7 +116,18 @@ if __name__ == "__main__":
     ap.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--set", nargs="*", help="train() overrides, e.g. epochs=8 center_crop=0.5 imbalance=focal")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--ensemble", metavar="TAG", help="score the saved runs of TAG as one ensemble (no training)")
     a = ap.parse_args()
+    if a.ensemble:
+        log = json.loads((RESULTS/"first_accuracy.json").read_text())
+        src = [e for e in log if e["tag"] == a.ensemble]
+        mode = src[-1]["mode"]
+        entry = dict(tag=a.ensemble, mode=f"{mode}-ensemble", config=src[-1]["config"],
+                     command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
+                     date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                     individual=src[-1].get("tag_summary"), ensemble=ensemble(a.ensemble, mode))
+        (RESULTS/"first_accuracy.json").write_text(json.dumps(log + [entry], indent=1))
+        print(json.dumps(entry["ensemble"])); raise SystemExit
     overrides = parse_set(a.set)
     runs = []
     with tempfile.TemporaryDirectory() as work:
@@ -97,11 +136,11 @@ if __name__ == "__main__":
             for k in a.folds:
                 for s in a.seeds:
                     r = one_run(first_store(f"crossvalid_{k}"), test_store, a.profile, s, overrides, work)
-                    runs.append(dict(r, fold=k)); print(json.dumps(runs[-1]), flush=True)
+                    runs.append(dict(r, fold=k)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
         else:
             st = first_store("literature")
             for s in a.seeds:
-                runs.append(one_run(st, st, a.profile, s, overrides, work)); print(json.dumps(runs[-1]), flush=True)
+                runs.append(one_run(st, st, a.profile, s, overrides, work)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
     cfg = get_profile(a.profile, **overrides)
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
                  config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")},
