@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/manifest.html.md"""
 
 # %% ../nbs/01_manifest.ipynb #be66eae0
 from __future__ import annotations
-import io, json, hashlib, uuid, warnings
+import io, json, hashlib, time, uuid, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import fsspec
@@ -16,7 +16,7 @@ from .config import get_logger
 # %% auto #0
 __all__ = ['MANIFEST_COLUMNS', 'SPLITS', 'ManifestError', 'empty_manifest', 'manifest_from_records', 'to_meta', 'read_meta',
            'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts', 'encode_png',
-           'ImageStore', 'as_store', 'load_manifest', 'save_manifest', 'upsert_manifest']
+           'ImageStore', 'as_store', 'load_manifest', 'save_manifest', 'upsert_manifest', 'ManifestWriter']
 
 # %% ../nbs/01_manifest.ipynb #8c537056
 MANIFEST_COLUMNS = {
@@ -143,7 +143,17 @@ class ImageStore:
         if not self.exists(uri): self._atomic_write(uri, data)
         return dict(facts, uri=uri)
 
-# %% ../nbs/01_manifest.ipynb #57a07ec5
+    def sweep_tmp(self, older_than_s:float=3600) -> int:
+        "Delete the `*.tmp` files a killed write left behind, if older than `older_than_s`; returns how many."
+        now, n = time.time(), 0
+        for p in self.fs.glob(f"{self.root}/*.tmp") + self.fs.glob(f"{self.root}/images/*/*.tmp"):
+            try:
+                if now - self.fs.modified(p).timestamp() >= older_than_s: self.fs.rm(p); n += 1
+            except (FileNotFoundError, NotImplementedError): pass   # gone meanwhile, or a filesystem without times
+        if n: get_logger().info(f"{self.url}: removed {n} stale temporary file(s) left by an interrupted write")
+        return n
+
+# %% ../nbs/01_manifest.ipynb #3d9b40e6
 def as_store(store:ImageStore|str) -> ImageStore:
     "`store` itself if it is an `ImageStore`, else the store at that URL."
     return store if isinstance(store, ImageStore) else ImageStore(store)
@@ -174,3 +184,31 @@ def upsert_manifest(old:pd.DataFrame, new:pd.DataFrame) -> pd.DataFrame:
     new.loc[keep, "split"] = prev_split.reindex(new.loc[keep, "image_id"]).values
     rest = old[~old["image_id"].isin(new["image_id"])]
     return manifest_from_records(pd.concat([rest, new], ignore_index=True).to_dict("records"))
+
+# %% ../nbs/01_manifest.ipynb #7ec72f11
+class ManifestWriter:
+    "Rows upserted into `store`'s Manifest at checkpoints (see `due`) and on `flush`."
+    def __init__(self, store:ImageStore|str,
+                 every:int=256, # a checkpoint needs at least this many queued rows ...
+                 growth:float=0.1, # ... and at least this fraction of the Manifest's current size ...
+                 seconds:float=0.0, # ... and at least this many seconds since the last write
+                 base:pd.DataFrame|None=None # the Manifest to start from (default: the store's)
+                ):
+        self.store = as_store(store); self.store.sweep_tmp()
+        self.m = load_manifest(self.store) if base is None else base
+        self.every, self.growth, self.seconds = max(1, every), growth, seconds
+        self.pending, self.last, self.writes = {}, time.monotonic(), 0
+    def due(self) -> bool:
+        "Whether the queued rows make a checkpoint due."
+        return (len(self.pending) >= max(self.every, self.growth * len(self.m))
+                and time.monotonic() - self.last >= self.seconds)
+    def add(self, row:dict):
+        "Queue one Manifest row (a later row with the same `image_id` replaces it); write if a checkpoint is due."
+        self.pending[row["image_id"]] = row
+        if self.due(): self.flush()
+    def flush(self) -> pd.DataFrame:
+        "Upsert the queued rows and write the Manifest; returns the store's whole Manifest."
+        if self.pending:
+            self.m = save_manifest(upsert_manifest(self.m, manifest_from_records(list(self.pending.values()))), self.store)
+            self.pending, self.last, self.writes = {}, time.monotonic(), self.writes + 1
+        return self.m

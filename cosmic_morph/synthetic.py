@@ -15,7 +15,7 @@ from PIL import Image
 from scipy.signal import fftconvolve
 from tqdm import tqdm
 from .config import get_logger
-from .manifest import (ImageStore, as_store, encode_png, manifest_from_records, load_manifest,
+from .manifest import (ImageStore, as_store, encode_png, manifest_from_records, load_manifest, ManifestWriter,
                                    save_manifest, upsert_manifest, read_meta)
 from .ingest.catalogs import GZ2_TASKS, VOTE_COLUMNS, GZ5_CLASSES, vote_col, gz5_labels, SOURCES
 
@@ -594,24 +594,24 @@ def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go
     store = as_store(store); workers = workers or min(2, os.cpu_count() or 1)
     tasks = [(seed, i, size) for i in range(n)]
     bar = tqdm(total=n, desc="synthetic", unit="img", leave=False, disable=not progress)
-    rows = []
+    w, done = ManifestWriter(store), 0
     def add(g):
+        nonlocal done
         iid = f"synth:{seed}-{g['n']}"
         facts = store.put_image(g["png"], name=iid)
         meta = dict(g["truth"], seed=seed, n=g["n"], size=size, pixel_scale_arcsec=g["truth"]["fov_hlr"]*g["truth"]["hlr_arcsec"]/size,
                     visibility=visibility(g["truth"]), arm_visibility=arm_visibility(g["truth"]), survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
-        rows.append(dict(image_id=iid, source="synthetic", taxonomy="gz5", caption=g["caption"], meta=meta, **facts, **g["votes"]))
-        bar.update()
-    if workers > 1 and n > 1:
-        with ProcessPoolExecutor(workers) as ex:
-            for g in ex.map(_galaxy_task, tasks, chunksize=max(1, min(16, n//(4*workers)))): add(g)
-    else:
-        for tk in tasks: add(_galaxy_task(tk))
-    bar.close()
-    new = manifest_from_records(rows) if rows else manifest_from_records([])
-    if rows: new["label"] = gz5_labels(new[VOTE_COLUMNS]).astype("string")
-    m = save_manifest(upsert_manifest(load_manifest(store), new), store) if rows else load_manifest(store)
-    get_logger().info(f"synthetic: {len(rows)} galaxies (seed {seed}, {size} px) ingested into {store.url}; manifest has {len(m)} rows")
+        label = gz5_labels(pd.DataFrame([g["votes"]]))[0]
+        w.add(dict(image_id=iid, source="synthetic", taxonomy="gz5", label=label, caption=g["caption"], meta=meta, **facts, **g["votes"]))
+        done += 1; bar.update()
+    try:
+        if workers > 1 and n > 1:
+            with ProcessPoolExecutor(workers) as ex:
+                for g in ex.map(_galaxy_task, tasks, chunksize=max(1, min(16, n//(4*workers)))): add(g)
+        else:
+            for tk in tasks: add(_galaxy_task(tk))
+    finally: m = w.flush(); bar.close()
+    get_logger().info(f"synthetic: {done} galaxies (seed {seed}, {size} px) ingested into {store.url}; manifest has {len(m)} rows")
     return m
 
 SOURCES["synthetic"] = ingest_synthetic

@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm import tqdm
 from ..config import get_logger
 from ..manifest import (ImageStore, as_store, manifest_from_records, load_manifest, save_manifest,
-                                   upsert_manifest, encode_png, read_meta)
+                                   upsert_manifest, encode_png, read_meta, ManifestWriter)
 from ..parallel import store_images
 
 # %% auto #0
@@ -77,16 +77,18 @@ def ingest_first(store:ImageStore|str, # where images and the Manifest go
                 ) -> pd.DataFrame:
     "Store FIRST images and upsert their Manifest rows; returns the store's whole Manifest."
     store = as_store(store)
-    rows = []
+    w, n = ManifestWriter(store), 0
     it = first_records(which, per_class)
-    for e, img in (tqdm(list(it), desc="FIRST", unit="img", leave=False) if progress else it):
-        facts = store.put_image(encode_png(img), name=f"first:{e['n']}")
-        rows.append(dict(image_id=f"first:{e['n']}", source="first", taxonomy="first4", label=e["label"], **facts,
-                         meta=dict(ra=e["ra"], dec=e["dec"], catalogue=e["catalogue"], source_split=e["split"],
-                                   file=e["filepath"], survey="VLA FIRST 1.4 GHz", pixel_scale_arcsec=1.8,
-                                   licence=FIRST_LICENCE)))
-    m = save_manifest(upsert_manifest(load_manifest(store), manifest_from_records(rows)), store)
-    get_logger().info(f"FIRST: {len(rows)} images ingested into {store.url}; manifest has {len(m)} rows")
+    try:
+        for e, img in (tqdm(list(it), desc="FIRST", unit="img", leave=False) if progress else it):
+            facts = store.put_image(encode_png(img), name=f"first:{e['n']}")
+            w.add(dict(image_id=f"first:{e['n']}", source="first", taxonomy="first4", label=e["label"], **facts,
+                       meta=dict(ra=e["ra"], dec=e["dec"], catalogue=e["catalogue"], source_split=e["split"],
+                                 file=e["filepath"], survey="VLA FIRST 1.4 GHz", pixel_scale_arcsec=1.8,
+                                 licence=FIRST_LICENCE)))
+            n += 1
+    finally: m = w.flush()
+    get_logger().info(f"FIRST: {n} images ingested into {store.url}; manifest has {len(m)} rows")
     return m
 
 # %% ../../nbs/03_ingest_catalogs.ipynb #838827f6
@@ -174,20 +176,26 @@ def _check_votes(votes:pd.DataFrame, where:list) -> tuple:
         else: ok.append(i)
     return ok, problems
 
-def _store_voted(store, name, ids, votes, paths, metas, source, thresholds, captioner, problems, scheduler, progress, per_class=None):
+def _store_voted(store, name, ids, votes, paths, metas, source, thresholds, captioner, problems, scheduler, progress, per_class=None, chunk=1024):
     labels = gz5_labels(votes, thresholds)
     if per_class:                                               # the first `per_class` rows of each label, in file order
         pick = np.flatnonzero(labels.groupby(labels).cumcount().to_numpy() < per_class)
         ids, paths, metas = [ids[k] for k in pick], [paths[k] for k in pick], [metas[k] for k in pick]
         votes, labels = votes.iloc[pick], labels.iloc[pick]
-    facts = store_images(store, list(zip(ids, paths)), scheduler=scheduler, progress=progress, desc=name)
-    rows = []
-    for k, (iid, f) in enumerate(zip(ids, facts)):
-        if "error" in f: problems.append(f"{metas[k]['where']}: {f['error']}"); continue
-        v = votes.iloc[k].clip(0, 1).to_dict()
-        rows.append(dict(image_id=iid, source=source, taxonomy="gz5", label=labels.iloc[k], **f, **v,
-                         caption=captioner(v) if captioner else None, meta={k2: x for k2, x in metas[k].items() if k2 != "where"}))
-    m = save_manifest(upsert_manifest(load_manifest(store), manifest_from_records(rows)), store) if rows else load_manifest(store)
+    rows, w = [], ManifestWriter(store, every=chunk)
+    bar = tqdm(total=len(ids), desc=name, unit="img", leave=False, disable=not progress)
+    try:
+        for start in range(0, len(ids), chunk):                 # a chunk at a time, so checkpoints can happen
+            part = slice(start, start + chunk)
+            facts = store_images(store, list(zip(ids[part], paths[part])), scheduler=scheduler, progress=False)
+            for k, (iid, f) in enumerate(zip(ids[part], facts), start):
+                if "error" in f: problems.append(f"{metas[k]['where']}: {f['error']}"); continue
+                v = votes.iloc[k].clip(0, 1).to_dict()
+                rows.append(dict(image_id=iid, source=source, taxonomy="gz5", label=labels.iloc[k], **f, **v,
+                                 caption=captioner(v) if captioner else None, meta={k2: x for k2, x in metas[k].items() if k2 != "where"}))
+                w.add(rows[-1])
+            bar.update(len(facts))
+    finally: m = w.flush(); bar.close()
     counts = pd.Series([r["label"] for r in rows], dtype=object).value_counts().to_dict()
     get_logger().info(f"{name}: {len(rows)} images ingested into {store.url} {counts}; "
                       f"{_problem_lines(problems) if problems else 'no rows skipped'}; manifest has {len(m)} rows")
@@ -315,28 +323,29 @@ def ingest_galaxy10(store:ImageStore|str, # where images and the Manifest go
         take = [i for i in range(len(ans)) if 0 <= ans[i] <= 9]
         if per_class:                                           # the first `per_class` of each class, in file order
             rank = pd.Series(ans).groupby(ans).cumcount().to_numpy(); take = [i for i in take if rank[i] < per_class]
-        rows, bar = [], tqdm(total=len(take), desc="Galaxy10", unit="img", leave=False, disable=not progress)
-        for start in range(0, len(take), chunk):
-            sel = take[start:start + chunk]
-            block = f["images"][sel[0]:sel[-1] + 1] if sel[-1] - sel[0] < 2 * len(sel) else f["images"][sel]
-            pix = block[np.asarray(sel) - sel[0]] if len(block) != len(sel) else block
-            facts = store_images(store, [(f"g10:{i}", pix[k]) for k, i in enumerate(sel)], scheduler=scheduler, progress=False)
-            for i, fa in zip(sel, facts):
-                if "error" in fa: problems.append(f"{name} row {i}: {fa['error']}"); continue
-                z = float(cols["redshift"][i])
-                rows.append(dict(image_id=f"g10:{i}", source="galaxy10", taxonomy="g10", label=G10_CLASSES[int(ans[i])], **fa,
-                                 meta=dict(ra=float(cols["ra"][i]), dec=float(cols["dec"][i]), redshift=None if np.isnan(z) else z,
-                                           pxscale=float(cols["pxscale"][i]), class_index=int(ans[i]),
-                                           survey="DESI Legacy Imaging Surveys (DECaLS) g, r, z", licence=G10_LICENCE)))
-            bar.update(len(sel))
-        bar.close()
-    m = save_manifest(upsert_manifest(load_manifest(store), manifest_from_records(rows)), store) if rows else load_manifest(store)
+        rows, bar, w = [], tqdm(total=len(take), desc="Galaxy10", unit="img", leave=False, disable=not progress), ManifestWriter(store, every=chunk)
+        try:
+            for start in range(0, len(take), chunk):
+                sel = take[start:start + chunk]
+                block = f["images"][sel[0]:sel[-1] + 1] if sel[-1] - sel[0] < 2 * len(sel) else f["images"][sel]
+                pix = block[np.asarray(sel) - sel[0]] if len(block) != len(sel) else block
+                facts = store_images(store, [(f"g10:{i}", pix[k]) for k, i in enumerate(sel)], scheduler=scheduler, progress=False)
+                for i, fa in zip(sel, facts):
+                    if "error" in fa: problems.append(f"{name} row {i}: {fa['error']}"); continue
+                    z = float(cols["redshift"][i])
+                    rows.append(dict(image_id=f"g10:{i}", source="galaxy10", taxonomy="g10", label=G10_CLASSES[int(ans[i])], **fa,
+                                     meta=dict(ra=float(cols["ra"][i]), dec=float(cols["dec"][i]), redshift=None if np.isnan(z) else z,
+                                               pxscale=float(cols["pxscale"][i]), class_index=int(ans[i]),
+                                               survey="DESI Legacy Imaging Surveys (DECaLS) g, r, z", licence=G10_LICENCE)))
+                    w.add(rows[-1])
+                bar.update(len(sel))
+        finally: m = w.flush(); bar.close()
     get_logger().info(f"Galaxy10: {len(rows)} images ingested into {store.url}; "
                       f"{_problem_lines(problems) if problems else 'no rows skipped'}; manifest has {len(m)} rows")
     m.attrs["report"] = dict(stored=len(rows), skipped=problems)
     return m
 
-# %% ../../nbs/03_ingest_catalogs.ipynb #b424b660
+# %% ../../nbs/03_ingest_catalogs.ipynb #4d80959c
 SOURCES = {"first": ingest_first, "gz2": ingest_gz2, "gz2_kaggle": ingest_gz2_kaggle, "galaxy10": ingest_galaxy10}
 
 def ingest(source:str, store:ImageStore|str, **kwargs) -> pd.DataFrame:

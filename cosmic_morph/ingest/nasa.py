@@ -16,7 +16,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from ..config import get_logger
 from ..manifest import (ImageStore, ImageDecodeError, as_store, manifest_from_records, load_manifest,
-                                   save_manifest, upsert_manifest, read_meta)
+                                   save_manifest, upsert_manifest, read_meta, ManifestWriter)
 
 # %% auto #0
 __all__ = ['NASA_API', 'NASA_QUERIES', 'NASA_CLASSES', 'SIZE_PREFERENCE', 'RETRY_STATUS', 'NASA_LICENCE', 'CAP_REASON',
@@ -325,18 +325,8 @@ async def _store_one(self:NasaClient, store:ImageStore, nasa_id:str, sizes=SIZE_
 NasaClient.store_one = _store_one
 
 # %% ../../nbs/02_ingest_nasa.ipynb #026e580c
-class _Checkpoint:
-    "Pending Manifest rows, upserted into the store every `every` rows but at most once per `seconds` (and on `flush`)."
-    def __init__(self, store, base, every, seconds=1.0):
-        self.store, self.m, self.every, self.seconds, self.pending, self.last = store, base, max(1, every), seconds, {}, time.monotonic()
-    def add(self, row:dict):
-        self.pending[row["image_id"]] = row
-        if len(self.pending) >= self.every and time.monotonic() - self.last >= self.seconds: self.flush()
-    def flush(self):
-        if self.pending:
-            self.m = save_manifest(upsert_manifest(self.m, manifest_from_records(list(self.pending.values()))), self.store)
-            self.pending, self.last = {}, time.monotonic()
-        return self.m
+class _Checkpoint(ManifestWriter):
+    "A `ManifestWriter` that can also note a second class matching an image already queued or stored."
     def also_matched(self, image_id:str, cls:str) -> bool:
         "Record that `cls` also matched `image_id`; False if it was already recorded."
         row = self.pending.get(image_id) or self.m[self.m.image_id == image_id].iloc[0].to_dict()
@@ -396,7 +386,7 @@ async def ingest_nasa_async(store, classes=None, per_class=20, api_url=NASA_API,
     unknown = [c for c in classes if c not in queries]
     if unknown: raise ValueError(f"unknown NASA class(es) {', '.join(unknown)}: choose from {', '.join(queries)} or pass queries={{class: query}}")
     if per_class < 1: raise ValueError(f"per_class must be at least 1, got {per_class}")
-    ck = _Checkpoint(store, load_manifest(store), checkpoint_every, checkpoint_s)
+    ck = _Checkpoint(store, checkpoint_every, growth=0, seconds=checkpoint_s)
     rep = dict(stored=0, present=0, rejected=[], conflicts=[], short=[])
     t0 = time.perf_counter()
     async with NasaClient(api_url, concurrency, rate_limit, retries, timeout, backoff) as client:
