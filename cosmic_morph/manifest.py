@@ -191,11 +191,10 @@ class ManifestWriter:
     def __init__(self, store:ImageStore|str,
                  every:int=256, # a checkpoint needs at least this many queued rows ...
                  growth:float=0.1, # ... and at least this fraction of the Manifest's current size ...
-                 seconds:float=0.0, # ... and at least this many seconds since the last write
-                 base:pd.DataFrame|None=None # the Manifest to start from (default: the store's)
+                 seconds:float=0.0 # ... and at least this many seconds since the last write
                 ):
         self.store = as_store(store); self.store.sweep_tmp()
-        self.m = load_manifest(self.store) if base is None else base
+        self.m = load_manifest(self.store)
         self.every, self.growth, self.seconds = max(1, every), growth, seconds
         self.pending, self.last, self.writes = {}, time.monotonic(), 0
     def due(self) -> bool:

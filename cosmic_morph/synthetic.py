@@ -15,8 +15,7 @@ from PIL import Image
 from scipy.signal import fftconvolve
 from tqdm import tqdm
 from .config import get_logger
-from .manifest import (ImageStore, as_store, encode_png, manifest_from_records, load_manifest, ManifestWriter,
-                                   save_manifest, upsert_manifest, read_meta)
+from .manifest import ImageStore, as_store, encode_png, read_meta, ManifestWriter
 from .ingest.catalogs import GZ2_TASKS, VOTE_COLUMNS, GZ5_CLASSES, vote_col, gz5_labels, SOURCES
 
 # %% auto #0

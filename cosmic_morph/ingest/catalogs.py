@@ -13,8 +13,7 @@ import h5py, fsspec
 from PIL import Image
 from tqdm import tqdm
 from ..config import get_logger
-from ..manifest import (ImageStore, as_store, manifest_from_records, load_manifest, save_manifest,
-                                   upsert_manifest, encode_png, read_meta, ManifestWriter)
+from ..manifest import ImageStore, as_store, encode_png, read_meta, ManifestWriter
 from ..parallel import store_images
 
 # %% auto #0

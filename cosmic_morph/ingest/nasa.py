@@ -15,8 +15,7 @@ import httpx
 from PIL import Image
 from tqdm.auto import tqdm
 from ..config import get_logger
-from ..manifest import (ImageStore, ImageDecodeError, as_store, manifest_from_records, load_manifest,
-                                   save_manifest, upsert_manifest, read_meta, ManifestWriter)
+from ..manifest import ImageStore, ImageDecodeError, as_store, read_meta, ManifestWriter
 
 # %% auto #0
 __all__ = ['NASA_API', 'NASA_QUERIES', 'NASA_CLASSES', 'SIZE_PREFERENCE', 'RETRY_STATUS', 'NASA_LICENCE', 'CAP_REASON',
