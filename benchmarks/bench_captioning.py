@@ -1,4 +1,4 @@
-"""Captioning benchmark: greedy vs beam vs nucleus decoding of one model on synthetic GZ-style galaxies.
+"""Captioning benchmark: greedy vs beam vs nucleus vs vote-head decoding of one model on synthetic GZ-style galaxies.
 
 Reports BLEU-1..4 (nltk corpus_bleu, no smoothing), diversity, factual accuracy against the render truth,
 training time per stage, and (with several --encoder-epochs values) how much pretraining the encoder on the
@@ -65,7 +65,8 @@ def main(argv=None):
                    history=model.config["training"]["history"], methods={})
         beams = [(f"beam" if len(a.alpha) == 1 else f"beam_alpha{al:g}", "beam", dict(beam_width=a.beam_width, alpha=al)) for al in a.alpha]
         for name, method, kw in [("greedy", "greedy", {}), *beams,
-                                 ("sample", "sample", dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed))]:
+                                 ("sample", "sample", dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed)),
+                                 *([("votes", "votes", dict(seed=a.seed))] if model.vote_head is not None else [])]:
             t = time.time(); hyps = caption_split(model, store, test, method, **kw); secs = time.time() - t
             run["methods"][name] = dict(**evaluate_captions(refs_test, hyps),
                                           **{k: v for k, v in factual_accuracy(hyps, test).items() if v is not None},

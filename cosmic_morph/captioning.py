@@ -28,9 +28,10 @@ __all__ = ['CAPTION_PROFILES', 'SPECIALS', 'PAD', 'UNK', 'START', 'END', 'VOTE_L
            'CaptionFileError', 'read_caption_records', 'evaluate_captions', 'evaluate_captions_file', 'create_encoder',
            'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint', 'compute_features',
            'VoteLoss', 'question_softmax', 'pretrain_encoder', 'CaptionDecoder', 'decoder_loss', 'torch_threads',
-           'greedy_decode', 'sample_decode', 'beam_decode', 'Captioner', 'build_captioner', 'CaptionerLoadError',
-           'save_captioner', 'load_captioner', 'caption_rows', 'reference_lists', 'train_captioner', 'caption_split',
-           'caption_images', 'factual_scores', 'factual_accuracy', 'synthetic_references']
+           'greedy_decode', 'sample_decode', 'beam_decode', 'captions_from_fractions', 'Captioner', 'build_captioner',
+           'CaptionerLoadError', 'save_captioner', 'load_captioner', 'caption_rows', 'reference_lists',
+           'train_captioner', 'caption_split', 'caption_images', 'factual_scores', 'factual_accuracy',
+           'synthetic_references']
 
 # %% ../nbs/09_captioning.ipynb #039e61a6
 CAPTION_PROFILES = {
@@ -453,13 +454,29 @@ def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:f
     return seqs.view(B, W, -1)[torch.arange(B, device=feats.device), best]
 
 # %% ../nbs/09_captioning.ipynb #55b536f4
-DECODE_METHODS = ("greedy", "beam", "sample")
+DECODE_METHODS = ("greedy", "beam", "sample", "votes")
+
+def _caption_seed(fractions:np.ndarray, seed:int) -> int:
+    "A phrasing seed from the rounded fractions themselves: the same image gets the same words in any batch."
+    return int.from_bytes(hashlib.sha1(np.round(fractions, 3).astype(np.float32).tobytes() + str(seed).encode()).digest()[:8], "little")
+
+def captions_from_fractions(fractions:torch.Tensor, # `(B, K)` predicted vote fractions
+                            columns:list,           # the `vote_*` column of each of the K outputs
+                            seed:int=0) -> list:
+    "Captions written by the Galaxy Zoo templater (`synthetic.caption_from_votes`) from predicted vote fractions."
+    from cosmic_morph.synthetic import caption_from_votes
+    from cosmic_morph.ingest.catalogs import VOTE_COLUMNS
+    out = []
+    for f in fractions.detach().float().cpu().numpy():
+        votes = dict.fromkeys(VOTE_COLUMNS, float("nan")) | dict(zip(columns, f.tolist()))   # an unlearnt question: no votes
+        out.append(caption_from_votes(votes, _caption_seed(f, seed)))
+    return out
 
 class Captioner(nn.Module):
-    "A CNN encoder, a `CaptionDecoder` and a `Vocab`, with the `config` that rebuilds them."
-    def __init__(self, encoder:nn.Module, decoder:CaptionDecoder, vocab:Vocab, config:dict):
+    "A CNN encoder, a `CaptionDecoder` and a `Vocab`, with the `config` that rebuilds them (and the encoder's vote head, if it has one)."
+    def __init__(self, encoder:nn.Module, decoder:CaptionDecoder, vocab:Vocab, config:dict, vote_head:nn.Module|None=None):
         super().__init__()
-        self.encoder, self.decoder, self.vocab, self.config = encoder, decoder, vocab, config
+        self.encoder, self.decoder, self.vocab, self.config, self.vote_head = encoder, decoder, vocab, config, vote_head
 
     @property
     def device(self): return next(self.parameters()).device
@@ -469,29 +486,48 @@ class Captioner(nn.Module):
         "Grid features `(B, L, C)` of a normalised batch."
         return feature_grid(self.encoder.eval(), x.to(self.device), self.config["grid"])
 
+    def _fractions(self, pooled:torch.Tensor) -> torch.Tensor:
+        v = self.config["votes"]; logits = self.vote_head(pooled.float())
+        return question_softmax(logits, VoteLoss(v["columns"]).groups) if v["loss"] == "questions" else torch.sigmoid(logits)
+
+    def _need_votes(self):
+        if self.vote_head is None:
+            raise ValueError("method 'votes' needs a vote head: this caption model's encoder was not pretrained on vote fractions")
+
+    @torch.no_grad()
+    def vote_fractions(self, x:torch.Tensor, tta:bool=True) -> torch.Tensor:
+        "The vote head's predicted fractions `(B, K)` for a normalised batch, averaged over the 8 D4 views when `tta`."
+        self._need_votes(); x = x.to(self.device); enc = self.encoder.eval()
+        views = d4_views(x) if tta else [x]
+        return torch.stack([self._fractions(enc.forward_features(v).mean((-2, -1))) for v in views]).mean(0)
+
     @torch.no_grad()
     def decode(self, feats:torch.Tensor, method:str="beam", beam_width:int=3, alpha:float=0.7, top_p:float=0.9,
                temperature:float=1.0, seed:int=0, max_len:int|None=None) -> list:
-        "Captions (strings) for grid features `(B, L, C)` by `method`: greedy | beam | sample."
+        "Captions (strings) for grid features `(B, L, C)` by `method`: greedy | beam | sample | votes."
         self.decoder.eval(); feats = feats.to(self.device); n = max_len or self.config["max_len"]
         if method not in DECODE_METHODS: raise ValueError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
+        if method == "votes":
+            self._need_votes(); return captions_from_fractions(self._fractions(feats.mean(1)), self.config["votes"]["columns"], seed)
         with torch_threads(1, self.device):
             if method == "greedy": ids = greedy_decode(self.decoder, feats, n)
             elif method == "beam": ids = beam_decode(self.decoder, feats, beam_width, alpha, n)
             else: ids = sample_decode(self.decoder, feats, n, top_p, temperature, seed)
         return [self.vocab.decode(r) for r in ids.cpu()]
 
-    def caption(self, x:torch.Tensor, **kwargs) -> list:
-        "Captions for a normalised image batch `(B, 3, S, S)`; `kwargs` go to `decode`."
-        return self.decode(self.features(x), **kwargs)
+    def caption(self, x:torch.Tensor, method:str="beam", **kwargs) -> list:
+        "Captions for a normalised image batch `(B, 3, S, S)`; `kwargs` go to `decode` (method `votes`: D4-averaged fractions)."
+        if method == "votes":
+            return captions_from_fractions(self.vote_fractions(x), self.config["votes"]["columns"], kwargs.get("seed", 0))
+        return self.decode(self.features(x), method=method, **kwargs)
 
 def build_captioner(config:dict) -> Captioner:
     "An untrained `Captioner` with the architecture described by `config`."
-    d = config["decoder"]
+    d, v = config["decoder"], config.get("votes")
     return Captioner(create_encoder(config["encoder"]["arch"]),
                      CaptionDecoder(len(config["vocab"]), config["feat_dim"], d["embed_dim"], d["hidden_dim"],
                                     d["attention"], d["attn_dim"], d["dropout"], d.get("vote_groups"), d.get("vote_dim") or 64),
-                     Vocab(config["vocab"]), config)
+                     Vocab(config["vocab"]), config, nn.Linear(config["feat_dim"], len(v["columns"])) if v else None)
 
 # %% ../nbs/09_captioning.ipynb #ce4c193c
 class CaptionerLoadError(ValueError): "A folder that does not hold a caption model."
@@ -515,7 +551,7 @@ def load_captioner(model_dir:str|Path, device=None) -> Captioner:
     model.load_state_dict(load_file(str(d/"model.safetensors")))
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/09_captioning.ipynb #3c0854a4
+# %% ../nbs/09_captioning.ipynb #9552e30f
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
     "Rows of `split` (a name or list of names) that have a caption."
     splits = [split] if isinstance(split, str) else list(split)
@@ -533,7 +569,7 @@ def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
-# %% ../nbs/09_captioning.ipynb #5d464301
+# %% ../nbs/09_captioning.ipynb #5c8d7deb
 def _trim(tokens:torch.Tensor) -> torch.Tensor:
     "Drop the all-`<pad>` columns at the end of a batch: the LSTM then steps only as far as its longest caption."
     return tokens[:, :int((tokens != PAD).sum(1).max())]
@@ -568,7 +604,7 @@ def _fit_decoder(decoder, feats, pairs, tokens, vfeats, vpairs, vtokens, p, seed
         if progress: bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", valid=f"{history[-1]['valid_loss']:.3f}")
     return history
 
-# %% ../nbs/09_captioning.ipynb #9552e30f
+# %% ../nbs/09_captioning.ipynb #bfb6288e
 def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split train/valid are used
                     store:ImageStore|str,      # where the images are
                     out:str|Path|None=None,    # model folder to write (None: do not save)
@@ -622,13 +658,15 @@ def train_captioner(manifest:pd.DataFrame,   # rows with a caption and split tra
                                 seconds=dict(total=round(time.time() - t0, 1), encoder_pretrain=round(t2 - t1, 1),
                                              features=round(t3 - t2, 1), decoder=round(time.time() - t3, 1)),
                                 torch=torch.__version__))
-    model = Captioner(enc.cpu(), decoder.cpu(), vocab, config).to(dev).eval()
+    vote_cols = _vote_columns(tr) if head is not None else []
+    if vote_cols: config["votes"] = dict(columns=vote_cols, loss=vote_loss)   # the head reads votes: keep it for method "votes"
+    model = Captioner(enc.cpu(), decoder.cpu(), vocab, config, head.cpu() if vote_cols else None).to(dev).eval()
     if out is not None: save_captioner(model, out)
     get_logger().info(f"captioner trained in {config['training']['seconds']['total']} s ({len(vocab)} words, "
                       f"{len(tr)} train images){'; saved to ' + str(out) if out is not None else ''}")
     return model
 
-# %% ../nbs/09_captioning.ipynb #bfb6288e
+# %% ../nbs/09_captioning.ipynb #74ccc690
 @torch.no_grad()
 def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, method:str="beam", batch_size:int=64,
                   progress:bool=True, **kwargs) -> list:
@@ -647,6 +685,7 @@ def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
     from PIL import Image
     if not isinstance(model, Captioner): model = load_captioner(model, device)
     if method not in DECODE_METHODS: raise ValueError(f"unknown decoding method {method!r}: choose one of {', '.join(DECODE_METHODS)}")
+    if method == "votes": model._need_votes()
     spec = dict(model.config["encoder"]); results, batch = [], []
     def flush():
         if batch:
@@ -660,7 +699,7 @@ def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
     flush()
     return results
 
-# %% ../nbs/09_captioning.ipynb #74ccc690
+# %% ../nbs/09_captioning.ipynb #aa0858ee
 FACT_ATTRIBUTES = ("class", "arms", "winding", "bulge", "bar", "edgeon_bulge")
 
 def factual_scores(asserted:list, # per caption, the dict of attributes it asserts (missing/None: not asserted)
@@ -677,7 +716,7 @@ def factual_scores(asserted:list, # per caption, the dict of attributes it asser
         tot_ok += ok; tot_n += len(said)
     return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, **out)
 
-# %% ../nbs/09_captioning.ipynb #c491e1ae
+# %% ../nbs/09_captioning.ipynb #87698eeb
 def factual_accuracy(hypotheses:list, rows:pd.DataFrame, attributes=FACT_ATTRIBUTES) -> dict:
     "`factual_scores` of `hypotheses` parsed with `synthetic.parse_caption` against `synthetic.truth_attributes` of `rows`."
     from cosmic_morph.synthetic import parse_caption, truth_attributes

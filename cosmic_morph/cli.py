@@ -84,7 +84,8 @@ def _predict(a) -> int:
 
 def _caption(a) -> int:
     from cosmic_morph.captioning import caption_images
-    kw = dict(beam_width=a.beam_width, alpha=a.alpha) if a.method == "beam" else dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed) if a.method == "sample" else {}
+    kw = (dict(beam_width=a.beam_width, alpha=a.alpha) if a.method == "beam" else dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed)
+          if a.method == "sample" else dict(seed=a.seed) if a.method == "votes" else {})
     results = caption_images(a.model, a.images, method=a.method, batch_size=a.batch_size, **kw)
     for r in results: print(json.dumps({k: str(v) if k == "path" else v for k, v in r.items()}), flush=True)
     bad = sum("error" in r for r in results)
@@ -162,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=64); s.add_argument("--tta", action="store_true")
     s.set_defaults(func=_predict)
     s = sub.add_parser("caption", help="caption galaxy images: one JSON line each"); s.add_argument("--model", required=True)
-    s.add_argument("images", nargs="+"); s.add_argument("--method", default="beam", choices=["greedy", "beam", "sample"])
+    s.add_argument("images", nargs="+"); s.add_argument("--method", default="beam", choices=["greedy", "beam", "sample", "votes"],
+                                                 help="votes: the encoder's predicted vote fractions through the caption templater")
     s.add_argument("--beam-width", type=int, default=3); s.add_argument("--alpha", type=float, default=0.7, help="beam length normalisation")
     s.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling"); s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0); s.add_argument("--batch-size", type=int, default=32)

@@ -121,9 +121,14 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     assert cfg["encoder"]["image_size"] == 32 and len(cfg["encoder"]["mean"]) == 3 and len(cfg["training"]["history"]) == 1
     assert cfg["decoder"]["vote_groups"] and sum(map(len, cfg["decoder"]["vote_groups"])) == len(model.decoder.vote_head.bias)
     assert torch.equal(model.decoder.vote_head.weight.cpu(), load_file(str(out/"model.safetensors"))["decoder.vote_head.weight"])
+    # the pretraining head is kept for method "votes" (the conditioned decoder holds the same weights, frozen)
+    assert len(cfg["votes"]["columns"]) == len(model.vote_head.bias) and cfg["votes"]["loss"] == "questions"
+    assert torch.equal(model.vote_head.weight.cpu(), model.decoder.vote_head.weight.cpu())
     loaded = load_captioner(out, device="cpu")
     rows = caption_rows(m, "test")
-    for method in ("greedy", "beam", "sample"):
+    from cosmic_morph.synthetic import parse_caption
+    assert all(parse_caption(c)["class"] is not None for c in caption_split(loaded, store, rows, "votes", progress=False))
+    for method in ("greedy", "beam", "sample", "votes"):
         assert caption_split(loaded, store, rows, method, progress=False) == caption_split(model.cpu(), store, rows, method, progress=False)
     from cosmic_morph.manifest import ImageStore
     good = tmp_path/"galaxy.png"; good.write_bytes(ImageStore(store).read_bytes(rows["uri"].iloc[0]))
@@ -150,6 +155,8 @@ def test_caption_cli_goes_on_past_bad_files(tiny_captioner, synth_store, tmp_pat
     assert r.returncode == 1 and [("caption" in l) for l in lines] == [True, False]
     assert isinstance(lines[0]["caption"], str) and lines[0]["caption"].strip() and "Traceback" not in r.stderr   # a 1-epoch model: words, not sense
     assert r.stderr.strip() == "cosmic-morph caption: 1 of 2 image(s) failed"
+    r = subprocess.run([CLI, "caption", "--model", str(out), str(good), "--method", "votes"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and json.loads(r.stdout)["caption"].endswith(".")   # the templater's sentences
 
 
 def test_load_errors_name_the_folder(tmp_path, smoke_learner):
