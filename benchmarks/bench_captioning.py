@@ -10,12 +10,33 @@ vote fractions helps compared with a frozen random-init encoder.
 import argparse, json, os, platform, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
-import torch
+import numpy as np, torch
 
 from cosmic_morph.synthetic import ingest_synthetic
 from cosmic_morph.split import split_store
 from cosmic_morph.captioning import (train_captioner, caption_rows, caption_split, evaluate_captions, factual_accuracy,
-                                     synthetic_references, caption_profile, reference_lists)
+                                     synthetic_references, caption_profile, reference_lists, factual_scores, FACT_ATTRIBUTES)
+
+def facts_per_image(hyps, rows):
+    "Per caption: how many attributes it asserts and how many of those are true (the micro-average's numerator and denominator)."
+    from cosmic_morph.synthetic import parse_caption, truth_attributes
+    said, right = [], []
+    for h, meta in zip(hyps, rows["meta"]):
+        f = factual_scores([parse_caption(h)], [truth_attributes(meta)])
+        acc = [f[f"{k}_accuracy"] for k in FACT_ATTRIBUTES]          # one caption: None (not asserted), 0 or 1
+        said.append(sum(x is not None for x in acc)); right.append(sum(x for x in acc if x is not None))
+    return np.array(said), np.array(right)
+
+def bootstrap_factual(per_method:dict, n_boot:int=2000, seed:int=0) -> dict:
+    "95 % intervals of each method's factual accuracy and of its difference to beam search, resampling test images (paired)."
+    rng = np.random.default_rng(seed); n = len(next(iter(per_method.values()))[0]); idx = rng.integers(0, n, (n_boot, n))
+    acc = {m: right[idx].sum(1) / np.maximum(said[idx].sum(1), 1) for m, (said, right) in per_method.items()}
+    ci = lambda x: [round(float(q), 4) for q in np.quantile(x, [0.025, 0.975])]
+    out = {m: dict(ci95=ci(a)) for m, a in acc.items()}
+    if "beam" in acc:
+        for m in acc:
+            if m != "beam": out[m]["minus_beam_ci95"] = ci(acc[m] - acc["beam"])
+    return dict(n_boot=n_boot, images=n, methods=out)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,6 +53,7 @@ def main(argv=None):
     ap.add_argument("--top-p", type=float, default=0.9); ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--store", default="", help="reuse a synthetic store (split) instead of rendering one")
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"captioning.json"))
+    ap.add_argument("--captions-out", default="", help="also write every test caption here (JSONL: image_id, method, hypothesis, references)")
     a = ap.parse_args(argv)
     p = caption_profile(a.profile, n_images=a.n, image_size=a.size, epochs=a.epochs, views=a.views, batch_size=a.batch_size)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -63,6 +85,7 @@ def main(argv=None):
                    condition=bool(model.config["decoder"].get("vote_groups")),
                    train_seconds=model.config["training"]["seconds"],
                    history=model.config["training"]["history"], methods={})
+        per_image, lines = {}, []
         beams = [(f"beam" if len(a.alpha) == 1 else f"beam_alpha{al:g}", "beam", dict(beam_width=a.beam_width, alpha=al)) for al in a.alpha]
         for name, method, kw in [("greedy", "greedy", {}), *beams,
                                  ("sample", "sample", dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed)),
@@ -71,7 +94,13 @@ def main(argv=None):
             run["methods"][name] = dict(**evaluate_captions(refs_test, hyps),
                                           **{k: v for k, v in factual_accuracy(hyps, test).items() if v is not None},
                                           caption_seconds=round(secs, 2), examples=hyps[:5])
+            per_image[name] = facts_per_image(hyps, test)
+            said, right = per_image[name]
+            if said.sum(): assert abs(right.sum() / said.sum() - run["methods"][name]["factual_accuracy"]) < 1e-9   # the same micro-average
+            lines += [dict(image_id=i, method=name, hypothesis=h, references=r) for i, h, r in zip(test["image_id"], hyps, refs_test)]
             print(name, {k: round(v, 3) for k, v in run["methods"][name].items() if isinstance(v, float)}, file=sys.stderr)
+        run["factual_bootstrap"] = bootstrap_factual(per_image, seed=a.seed)
+        if a.captions_out: Path(a.captions_out).write_text("".join(json.dumps(l) + "\n" for l in lines))
         res["runs"].append(run)
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(res, indent=2, default=float))
