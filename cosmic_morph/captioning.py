@@ -1,4 +1,4 @@
-"""A CNN encoder with cached spatial features, an LSTM decoder with optional soft attention, greedy / beam / nucleus decoding, and the three ways to judge a caption: BLEU, diversity, and whether it is true.
+"""A CNN encoder with cached spatial features, an LSTM decoder with optional soft attention, greedy / beam / nucleus decoding (and a fourth from the vote head), and the three ways to judge a caption: BLEU, diversity, and whether it is true.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/captioning.html.md"""
 
