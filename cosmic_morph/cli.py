@@ -84,8 +84,8 @@ def _predict(a) -> int:
 
 def _caption(a) -> int:
     from cosmic_morph.captioning import caption_images
-    kw = (dict(beam_width=a.beam_width, alpha=a.alpha) if a.method == "beam" else dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed)
-          if a.method == "sample" else dict(seed=a.seed) if a.method == "votes" else {})
+    kw = dict(beam=dict(beam_width=a.beam_width, alpha=a.alpha), sample=dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed),
+              votes=dict(seed=a.seed)).get(a.method, {})         # each method's own options
     results = caption_images(a.model, a.images, method=a.method, batch_size=a.batch_size, **kw)
     for r in results: print(json.dumps({k: str(v) if k == "path" else v for k, v in r.items()}), flush=True)
     bad = sum("error" in r for r in results)
