@@ -9,7 +9,7 @@ Modes
 
 Each run is appended to benchmarks/results/first_accuracy.json (config, per-seed/fold metrics incl. per class,
 minutes, training images/s) and a Markdown row to benchmarks/results/first_accuracy.md. Test images are
-preprocessed exactly as in training (centre crop, squish, PIL bilinear: `cosmic_morph.train.load_rgb`); the
+preprocessed exactly as in training (centre crop, squish, PIL bilinear, intensity stretches: `cosmic_morph.train.load_rgb`); the
 accuracy is reported plain and with D4 test-time augmentation (mean of the 8 orientations).
 
 Every run's test-set class probabilities (plain and D4 TTA) go to benchmarks/results/first_probs/<tag>/, so
@@ -49,7 +49,7 @@ def test_metrics(learn, manifest, store, tta:bool) -> tuple[dict, dict]:
     "Metrics of the trained model on the `test` rows, preprocessed exactly as in training, and the probabilities by image id."
     cfg = learn.cm_config
     rows = manifest[(manifest.split == "test") & manifest.label.isin(cfg["classes"])]
-    x = image_cache(store, rows, cfg["image_size"], cfg["center_crop"], progress=False).float() / 255
+    x = image_cache(store, rows, cfg["image_size"], cfg["center_crop"], progress=False, channels=cfg.get("channels", "rgb")).float() / 255
     x = (x - torch.tensor(cfg["mean"])[None, :, None, None]) / torch.tensor(cfg["std"])[None, :, None, None]
     model = learn.model.eval()
     probs = torch.cat([predict_probs(model, x[i:i+64], tta) for i in range(0, len(x), 64)])
@@ -143,7 +143,7 @@ if __name__ == "__main__":
                 runs.append(one_run(st, st, a.profile, s, overrides, work)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
     cfg = get_profile(a.profile, **overrides)
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
-                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")},
+                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")},
                  command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                  machine=dict(description="2-core CPU, 24 GiB, no GPU (shared with other jobs)", cpu_count=os.cpu_count(),
                               platform=platform.platform(), torch=torch.__version__, cuda=torch.cuda.is_available()),
@@ -160,11 +160,11 @@ if __name__ == "__main__":
     s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
     md = RESULTS/"first_accuracy.md"
     if not md.exists():
-        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run |\n"
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run | channels |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
     with md.open("a") as fh:
         fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
                  f"{c['imbalance']} | {c.get('augment') or 'd4'} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
-                 f"{s['train_minutes']['mean']:.1f} |\n")
+                 f"{s['train_minutes']['mean']:.1f} | {c.get('channels') or 'rgb'} |\n")
     print(json.dumps(entry["tag_summary"]))

@@ -553,5 +553,6 @@ d = { 'settings': { 'branch': 'main',
                                     'cosmic_morph.train.random_affine': ('train.html#random_affine', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.resolve_pretrained': ('train.html#resolve_pretrained', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.save_model': ('train.html#save_model', 'cosmic_morph/train.py'),
+                                    'cosmic_morph.train.stretch_channels': ('train.html#stretch_channels', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.train': ('train.html#train', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.training_rows': ('train.html#training_rows', 'cosmic_morph/train.py')}}}

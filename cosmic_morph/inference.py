@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 from .manifest import decode_image, ImageDecodeError
-from .train import load_model, crop_box, dihedral
+from .train import load_model, crop_box, dihedral, stretch_channels
 
 # %% auto #0
 __all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'model_crop',
@@ -108,7 +108,9 @@ def preprocess(img:Image.Image, config:dict) -> torch.Tensor:
     "An RGB image → the normalised CHW float tensor the model in `config` expects (honours its centre crop)."
     s = config["image_size"]
     img = center_crop(img, model_crop(config))
-    x = torch.from_numpy(np.asarray(img.resize((s, s), resample=Image.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)
+    a = np.asarray(img.resize((s, s), resample=Image.BILINEAR), dtype=np.uint8)
+    if config.get("channels", "rgb") == "stretch": a = stretch_channels(a)
+    x = torch.from_numpy(a.astype(np.float32) / 255).permute(2, 0, 1)
     return (x - torch.tensor(config["mean"])[:, None, None]) / torch.tensor(config["std"])[:, None, None]
 
 # %% ../nbs/08a_inference.ipynb #db33301c

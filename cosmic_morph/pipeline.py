@@ -18,7 +18,8 @@ __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters
 # %% ../nbs/11_pipeline.ipynb #62a2fe89
 PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "04_synthetic", "05_eda", "06_split",
             ("07_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
-            ("07_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda p: p["synthetic_epochs"], center_crop=0.5), "gz5"), ("08b_evaluate", {}, "gz5"),
+            ("07_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda p: p["synthetic_epochs"], center_crop=0.5,
+                         channels="rgb"), "gz5"), ("08b_evaluate", {}, "gz5"),
             ("09_captioning", {}, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:

@@ -22,11 +22,11 @@ from .config import get_profile, seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
-__all__ = ['AUGMENT', 'IMBALANCE', 'crop_box', 'load_rgb', 'image_cache', 'channel_stats', 'dihedral', 'random_affine',
-           'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL',
-           'class_weights', 'manifest_dataloaders', 'cached_pretrained', 'resolve_pretrained', 'build_model',
-           'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint',
-           'train']
+__all__ = ['CHANNELS', 'AUGMENT', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
+           'dihedral', 'random_affine', 'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL',
+           'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'cached_pretrained', 'resolve_pretrained',
+           'build_model', 'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint',
+           'load_checkpoint', 'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -39,20 +39,34 @@ def crop_box(size:tuple, # (width, height) of the image
     left, top = (w - cw) // 2, (h - ch) // 2
     return (left, top, left + cw, top + ch)
 
-def load_rgb(data:bytes, size:int, center_crop:float=1.0) -> np.ndarray:
+CHANNELS = ("rgb", "stretch")
+
+def stretch_channels(a:np.ndarray) -> np.ndarray:
+    "`uint8` H×W or H×W×3 → `uint8` H×W×3: its grey level (mean of the channels) under a linear, a square-root and a log stretch."
+    if a.ndim == 3: a = a[..., :3].mean(-1)
+    x = a.astype(np.float32) / 255
+    planes = [x, np.sqrt(x), np.log1p(1000 * x) / np.log1p(1000)]   # log: 1/255 of the peak already lands at 0.23
+    return np.ascontiguousarray((np.stack(planes, -1) * 255).round().astype(np.uint8))
+
+def load_rgb(data:bytes, size:int, center_crop:float=1.0,
+             channels:str="rgb" # `rgb`: the image's own channels; `stretch`: see `stretch_channels`
+            ) -> np.ndarray:
     "Decode to RGB, keep the central `center_crop` fraction and squish to `size`×`size` (PIL bilinear), as `uint8` HWC."
+    if channels not in CHANNELS: raise ValueError(f"unknown channels {channels!r}: choose one of {', '.join(CHANNELS)}")
     img = PILImage.create(data)
     if center_crop < 1: img = img.crop(crop_box(img.size, center_crop))
-    return np.array(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear; a writable copy
+    a = np.array(img.resize((size, size), resample=2), dtype=np.uint8)   # 2 = PIL bilinear; a writable copy
+    return stretch_channels(a) if channels == "stretch" else a
 
-# %% ../nbs/07_train.ipynb #521b8c34
-def image_cache(store:ImageStore|str, rows:pd.DataFrame, size:int, center_crop:float=1.0, progress:bool=True) -> torch.Tensor:
-    "The images of `rows` (column `uri`) decoded, cropped and resized once: a `uint8` tensor N×3×`size`×`size`."
+# %% ../nbs/07_train.ipynb #3b7ce317
+def image_cache(store:ImageStore|str, rows:pd.DataFrame, size:int, center_crop:float=1.0, progress:bool=True,
+                channels:str="rgb") -> torch.Tensor:
+    "The images of `rows` (column `uri`) decoded, cropped, resized (and stretched) once: a `uint8` tensor N×3×`size`×`size`."
     from tqdm.auto import tqdm
     store = as_store(store)
     out = torch.empty((len(rows), 3, size, size), dtype=torch.uint8)
     for i, uri in enumerate(tqdm(rows["uri"], desc="decode", unit="img", leave=False, disable=not progress)):
-        try: out[i] = torch.from_numpy(load_rgb(store.read_bytes(uri), size, center_crop)).permute(2, 0, 1)
+        try: out[i] = torch.from_numpy(load_rgb(store.read_bytes(uri), size, center_crop, channels)).permute(2, 0, 1)
         except Exception as e: raise ValueError(f"{uri}: cannot be read as an image ({e})") from e
     return out
 
@@ -61,7 +75,7 @@ def channel_stats(x:torch.Tensor) -> tuple:
     x = x.double() / 255
     return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
 
-# %% ../nbs/07_train.ipynb #cb6ecb5f
+# %% ../nbs/07_train.ipynb #c2bedc4b
 def dihedral(x:torch.Tensor, k:int) -> torch.Tensor:
     "Element `k` (0–7) of D4 applied to the last two axes: `k % 4` quarter turns, after a flip when `k >= 4`."
     return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
@@ -102,7 +116,7 @@ class BatchD4Normalize(ItemTransform):
         m, s = self.mean.to(x.device)[None, :, None, None], self.std.to(x.device)[None, :, None, None]
         return (x - m) / s, y   # plain tensors: fastai's typed tensors would add Python dispatch to every layer
 
-# %% ../nbs/07_train.ipynb #abb45080
+# %% ../nbs/07_train.ipynb #20ad9e3d
 class StoreReader:
     "Picklable `get_x`: a Manifest row → the image bytes from `store_url`."
     def __init__(self, store_url:str): self.store_url = store_url; self._store = None
@@ -143,17 +157,18 @@ def class_weights(y, n_classes:int) -> torch.Tensor:
     counts = torch.bincount(torch.as_tensor(y), minlength=n_classes).double().clamp_min(1)
     return (len(y) / (n_classes * counts)).float()
 
-# %% ../nbs/07_train.ipynb #20ad9e3d
+# %% ../nbs/07_train.ipynb #f04d4658
 def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size:int=96, batch_size:int=32,
                          mean=None, std=None, taxonomy:str|None=None, num_workers:int=0, seed:int=42, device=None,
                          center_crop:float=1.0, # central fraction of each image kept before resizing
                          balanced:bool=False,   # draw training batches class-balanced (with replacement)
                          augment:str="d4",      # training augmentation: none | d4 | rotate (see `BatchD4Normalize`)
-                         progress:bool=True):
+                         progress:bool=True,
+                         channels:str="rgb"):   # rgb | stretch (see `load_rgb`)
     "fastai `DataLoaders` over the train/valid rows of `manifest`: cached, D4-augmented, normalised by (`mean`, `std`)."
     rows = training_rows(manifest, taxonomy)
     vocab = sorted(rows["label"].unique())
-    x = image_cache(store, rows, image_size, center_crop, progress)
+    x = image_cache(store, rows, image_size, center_crop, progress, channels)
     y = rows["label"].map({c: i for i, c in enumerate(vocab)}).to_numpy()
     tr, va = (~rows.is_valid).to_numpy(), rows.is_valid.to_numpy()
     if mean is None: mean, std = channel_stats(x[tr])
@@ -168,11 +183,11 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     valid_dl = TensorDL(ds_va, shuffle=False, after_batch=BatchD4Normalize(mean, std), **kw)
     dls = DataLoaders(train_dl, valid_dl, device=device)
     dls.vocab, dls.stats, dls.c = vocab, (list(mean), list(std)), len(vocab)
-    dls.rows, dls.center_crop = rows, center_crop
+    dls.rows, dls.center_crop, dls.channels = rows, center_crop, channels
     train_dl.items, valid_dl.items = rows[~rows.is_valid], rows[rows.is_valid]   # the Manifest rows behind each set, in order
     return dls
 
-# %% ../nbs/07_train.ipynb #fe0db75e
+# %% ../nbs/07_train.ipynb #601543af
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
                       hf_cache:str|Path|None=None,   # Hugging Face hub cache (default: `HF_HUB_CACHE`)
                       torch_hub:str|Path|None=None   # torch hub folder (default: `torch.hub.get_dir()`)
@@ -217,7 +232,7 @@ def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float
         get_logger().info(f"{arch}: no pretrained weights on disk (local file, timm/HF cache), starting from random initialisation")
     return model
 
-# %% ../nbs/07_train.ipynb #87cda862
+# %% ../nbs/07_train.ipynb #220148d2
 def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
     "Write `model.safetensors` and `config.json` into folder `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +254,7 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     model.config = cfg
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/07_train.ipynb #199d5970
+# %% ../nbs/07_train.ipynb #1bb44c2c
 IMBALANCE = ("none", "weighted", "sampler", "focal")
 
 def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=None):
@@ -249,7 +264,7 @@ def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=
     if imbalance == "focal": return FocalLossFlat(gamma=2.0)
     return CrossEntropyLossFlat()
 
-# %% ../nbs/07_train.ipynb #3fc8c6c2
+# %% ../nbs/07_train.ipynb #80fa96ce
 def _plain(o):
     "fastcore `L`s and numpy scalars (in fastai optimizer state) → lists and numbers, so `torch.load(weights_only=True)` can read them back."
     if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
@@ -282,9 +297,9 @@ def load_checkpoint(folder:Path, learn) -> None:
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
 
-# %% ../nbs/07_train.ipynb #80fa96ce
+# %% ../nbs/07_train.ipynb #d6a4c40f
 def _settings(p:dict, seed:int, pretrained) -> dict:
-    keys = ("arch", "image_size", "center_crop", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd", "augment")
+    keys = ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd", "augment")
     return dict({k: p.get(k) for k in keys}, seed=seed, pretrained=bool(pretrained))
 
 def _fit(learn, phase:str, n:int, lr, folder:Path, state:dict, patience:int|None, wd=None):
@@ -305,6 +320,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           center_crop:float|None=None, # central fraction of each image kept before resizing (1 = all)
           imbalance:str|None=None,     # none | weighted | sampler | focal
           augment:str|None=None,       # none | d4 | rotate (D4 + any angle, small zoom/shift)
+          channels:str|None=None,      # rgb | stretch (linear, sqrt and log stretches of the grey image; `stretch_channels`)
           patience:int|None=None,      # early stopping after this many epochs without a lower valid loss
           wd:float|None=None,          # weight decay (None: fastai's default, 0.01)
           num_threads:int|None=None,   # CPU threads for torch (None: the profile's, else every core)
@@ -316,15 +332,16 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     "Train (a frozen-body baseline when pretrained, then fine-tune); checkpoint each epoch; save to `out`; return the `Learner`."
     p = get_profile(profile, arch=arch, epochs=epochs, freeze_epochs=freeze_epochs, image_size=image_size,
                     batch_size=batch_size, lr=lr, center_crop=center_crop, imbalance=imbalance, patience=patience, wd=wd,
-                    num_threads=num_threads, augment=augment)
+                    num_threads=num_threads, augment=augment, channels=channels)
     p.setdefault("center_crop", 1.0); p.setdefault("imbalance", "none"); p.setdefault("patience", None); p.setdefault("wd", None)
-    p.setdefault("augment", "d4")
+    p.setdefault("augment", "d4"); p.setdefault("channels", "rgb")
     out = Path(out); folder = out/"checkpoint"; log = get_logger()
     pretrained = resolve_pretrained(p["arch"], pretrained)
     settings = _settings(p, seed, pretrained)
     state = dict(settings=settings, phase=None, epoch=0, history=[])
     if resume and (folder/"state.json").exists():
         saved = json.loads((folder/"state.json").read_text())
+        saved["settings"].setdefault("channels", "rgb")   # checkpoints written before `channels` existed
         diff = {k: (saved["settings"].get(k), v) for k, v in settings.items() if saved["settings"].get(k) != v}
         if diff: raise ValueError(f"{folder}: checkpoint made with other settings, cannot resume: {diff}")
         state = saved; log.info(f"resuming from {folder}: {state['phase']} epoch {state['epoch']} done")
@@ -332,10 +349,11 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     resumed_from = dict(phase=state["phase"], epoch=state["epoch"]) if state["phase"] else None
     seed_everything(seed); dev = default_device(); t0 = time.time()
     if p.get("num_threads"): torch.set_num_threads(p["num_threads"])   # e.g. 1 on a CPU shared with other jobs
+    if p["channels"] not in CHANNELS: raise ValueError(f"unknown channels {p['channels']!r}: choose one of {', '.join(CHANNELS)}")
     if p["imbalance"] not in IMBALANCE: raise ValueError(f"unknown imbalance {p['imbalance']!r}: choose one of {', '.join(IMBALANCE)}")
     dls = manifest_dataloaders(manifest, store, p["image_size"], p["batch_size"], taxonomy=taxonomy,
                                num_workers=p["num_workers"], seed=seed, device=dev, center_crop=p["center_crop"],
-                               balanced=p["imbalance"] == "sampler", augment=p["augment"], progress=progress)
+                               balanced=p["imbalance"] == "sampler", augment=p["augment"], progress=progress, channels=p["channels"])
     t_data = time.time() - t0
     model = build_model(p["arch"], len(dls.vocab), pretrained, ps=ps, lin_ftrs=lin_ftrs)
     learn = Learner(dls, model, loss_func=imbalance_loss(p["imbalance"], dls.train_ds.y, len(dls.vocab), dev),
@@ -366,7 +384,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     if dev.type == "cuda" and p["mixed_precision"]: learn = learn.to_fp32()
     mean, std = dls.stats
     config = dict(arch=p["arch"], classes=list(dls.vocab), image_size=p["image_size"], center_crop=p["center_crop"],
-                  resize="squish", mean=mean, std=std, head=dict(ps=ps, lin_ftrs=lin_ftrs), taxonomy=taxonomy,
+                  channels=p["channels"], resize="squish", mean=mean, std=std, head=dict(ps=ps, lin_ftrs=lin_ftrs), taxonomy=taxonomy,
                   training=dict(profile=p, seed=seed, device=str(dev), pretrained=str(pretrained) if pretrained else None,
                                 imbalance=p["imbalance"], n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                                 history=state["history"], epochs_run=len(state["history"]), resumed_from=resumed_from,
