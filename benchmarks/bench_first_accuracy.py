@@ -160,11 +160,11 @@ if __name__ == "__main__":
     s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
     md = RESULTS/"first_accuracy.md"
     if not md.exists():
-        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run | channels |\n"
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run | channels | wd |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
     with md.open("a") as fh:
         fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
                  f"{c['imbalance']} | {c.get('augment') or 'd4'} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
-                 f"{s['train_minutes']['mean']:.1f} | {c.get('channels') or 'rgb'} |\n")
+                 f"{s['train_minutes']['mean']:.1f} | {c.get('channels') or 'rgb'} | {c.get('wd') or 0.01} |\n")
     print(json.dumps(entry["tag_summary"]))

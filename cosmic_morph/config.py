@@ -21,7 +21,7 @@ PROFILES = {
                   synthetic_n=40, synthetic_size=64, synthetic_epochs=1),
     "cpu":   dict(arch="resnet18", image_size=64, batch_size=32, epochs=16, freeze_epochs=1, lr=3e-3,
                   per_class=None, num_workers=0, mixed_precision=False,
-                  center_crop=0.2, imbalance="weighted", patience=None, wd=None, num_threads=None, augment="d4", channels="stretch",
+                  center_crop=0.2, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="d4", channels="stretch",
                   synthetic_n=600, synthetic_size=96, synthetic_epochs=10),
     "gpu":   dict(arch="resnet50", image_size=224, batch_size=64, epochs=40, freeze_epochs=2, lr=2e-3,
                   per_class=None, num_workers=0, mixed_precision=True,

@@ -322,7 +322,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           augment:str|None=None,       # none | d4 | rotate (D4 + any angle, small zoom/shift)
           channels:str|None=None,      # rgb | stretch (linear, sqrt and log stretches of the grey image; `stretch_channels`)
           patience:int|None=None,      # early stopping after this many epochs without a lower valid loss
-          wd:float|None=None,          # weight decay (None: fastai's default, 0.01)
+          wd:float|None=None,          # weight decay (None: the profile's, 0.1 for cpu; a profile's None is fastai's 0.01)
           num_threads:int|None=None,   # CPU threads for torch (None: the profile's, else every core)
           resume:bool=False,           # continue from `<out>/checkpoint` if there is one
           figures:bool=False,          # save the learning-rate finder and loss curves as PNGs into `out`
