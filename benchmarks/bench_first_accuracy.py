@@ -22,6 +22,7 @@ Examples
   python benchmarks/bench_first_accuracy.py --crossvalid --seeds 0
   python benchmarks/bench_first_accuracy.py --crossvalid --seeds 0 --set epochs=32 --tag cv-32ep --folds 0 1 2
   python benchmarks/bench_first_accuracy.py --ensemble cv-32ep          # mean probabilities of the tag's models
+  python benchmarks/bench_first_accuracy.py --ensemble lit-48ep-stretch lit-96ep-stretch   # ... of several tags' models
 """
 import argparse, ast, datetime, json, os, platform, tempfile, time
 from pathlib import Path
@@ -81,13 +82,13 @@ def save_probs(tag:str, run:dict):
     d.mkdir(parents=True, exist_ok=True)
     (d/f"fold{run.get('fold', '-')}-seed{run['seed']}.json").write_text(json.dumps(dict(seed=run["seed"], fold=run.get("fold"), **run.pop("probs"))))
 
-def ensemble(tag:str, mode:str) -> dict:
-    "Metrics of the mean class probabilities of all saved runs of `tag`, plain and with D4 TTA."
-    saved = [json.loads(f.read_text()) for f in sorted((RESULTS/"first_probs"/tag).glob("*.json"))]
+def ensemble(tags:list, mode:str) -> dict:
+    "Metrics of the mean class probabilities of all saved runs of `tags`, plain and with D4 TTA."
+    saved = [json.loads(f.read_text()) for tag in tags for f in sorted((RESULTS/"first_probs"/tag).glob("*.json"))]
     classes = saved[0]["classes"]
     test = load_manifest(first_store("crossvalid_test" if mode == "crossvalid" else "literature"))
     truth = test.set_index("image_id").label
-    out = dict(n_models=len(saved), members=[dict(seed=r["seed"], fold=r["fold"]) for r in saved])
+    out = dict(n_models=len(saved), members=[dict(seed=r["seed"], fold=r["fold"]) for r in saved], tags=list(tags))
     for kind in ("plain", "tta"):
         ids = list(saved[0][kind])
         p = np.mean([[r[kind][i] for i in ids] for r in saved], axis=0)
@@ -116,16 +117,18 @@ if __name__ == "__main__":
     ap.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--set", nargs="*", help="train() overrides, e.g. epochs=8 center_crop=0.5 imbalance=focal")
     ap.add_argument("--tag", default="")
-    ap.add_argument("--ensemble", metavar="TAG", help="score the saved runs of TAG as one ensemble (no training)")
+    ap.add_argument("--ensemble", metavar="TAG", nargs="+", help="score the saved runs of TAG (or of several tags of one mode) as one ensemble (no training)")
     a = ap.parse_args()
     if a.ensemble:
         log = json.loads((RESULTS/"first_accuracy.json").read_text())
-        src = [e for e in log if e["tag"] == a.ensemble]
+        src = [e for e in log if e["tag"] in a.ensemble and not e["mode"].endswith("-ensemble")]
+        modes = {e["mode"] for e in src}
+        if len(modes) != 1: raise SystemExit(f"--ensemble {' '.join(a.ensemble)}: the tags must be runs of one mode, found {sorted(modes) or 'none'}")
         mode = src[-1]["mode"]
-        entry = dict(tag=a.ensemble, mode=f"{mode}-ensemble", config=src[-1]["config"],
+        entry = dict(tag="+".join(a.ensemble), mode=f"{mode}-ensemble", config=src[-1]["config"] if len(a.ensemble) == 1 else {t: next(e["config"] for e in src if e["tag"] == t) for t in a.ensemble},
                      command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                      date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                     individual=src[-1].get("tag_summary"), ensemble=ensemble(a.ensemble, mode))
+                     individual=src[-1].get("tag_summary") if len(a.ensemble) == 1 else None, ensemble=ensemble(a.ensemble, mode))
         (RESULTS/"first_accuracy.json").write_text(json.dumps(log + [entry], indent=1))
         print(json.dumps(entry["ensemble"])); raise SystemExit
     overrides = parse_set(a.set)
