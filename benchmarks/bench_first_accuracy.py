@@ -124,11 +124,12 @@ if __name__ == "__main__":
         src = [e for e in log if e["tag"] in a.ensemble and not e["mode"].endswith("-ensemble")]
         modes = {e["mode"] for e in src}
         if len(modes) != 1: raise SystemExit(f"--ensemble {' '.join(a.ensemble)}: the tags must be runs of one mode, found {sorted(modes) or 'none'}")
-        mode = src[-1]["mode"]
-        entry = dict(tag="+".join(a.ensemble), mode=f"{mode}-ensemble", config=src[-1]["config"] if len(a.ensemble) == 1 else {t: next(e["config"] for e in src if e["tag"] == t) for t in a.ensemble},
+        mode, one = src[-1]["mode"], len(a.ensemble) == 1
+        configs = {e["tag"]: e["config"] for e in src}   # the last run of each tag
+        entry = dict(tag="+".join(a.ensemble), mode=f"{mode}-ensemble", config=src[-1]["config"] if one else configs,
                      command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                      date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                     individual=src[-1].get("tag_summary") if len(a.ensemble) == 1 else None, ensemble=ensemble(a.ensemble, mode))
+                     individual=src[-1].get("tag_summary") if one else None, ensemble=ensemble(a.ensemble, mode))
         (RESULTS/"first_accuracy.json").write_text(json.dumps(log + [entry], indent=1))
         print(json.dumps(entry["ensemble"])); raise SystemExit
     overrides = parse_set(a.set)
