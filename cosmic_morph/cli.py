@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_split)
     s = sub.add_parser("train", help="train a classifier on a split store")
     s.add_argument("--store", required=True); s.add_argument("--out", required=True)
-    s.add_argument("--profile", default="cpu"); s.add_argument("--arch", default=None)
+    s.add_argument("--profile", default="cpu")
+    s.add_argument("--arch", default=None, help="any timm architecture by name, or d4cnn (rotation/flip-equivariant CNN); default: the profile's")
     s.add_argument("--epochs", type=int); s.add_argument("--freeze-epochs", type=int); s.add_argument("--image-size", type=int)
     s.add_argument("--batch-size", type=int); s.add_argument("--lr", type=float); s.add_argument("--pretrained", default=None,
                    help="weights file for the body; default: the timm/Hugging Face cache if it holds the arch (never downloaded), else random; 'none': random")

@@ -14,7 +14,8 @@ from torch import nn
 import torch.nn.functional as F
 from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, accuracy, F1Score, PILImage, TensorImage,
                                TensorCategory, ItemTransform, DataLoader, DataLoaders, Callback, EarlyStoppingCallback,
-                               CancelFitException, ProgressCallback, default_split, create_timm_model)
+                               CancelFitException, ProgressCallback, default_split, create_timm_model,
+                               create_head)
 import matplotlib.pyplot as plt
 from fastai.callback.data import WeightedDL
 from safetensors.torch import save_file, load_file
@@ -22,11 +23,12 @@ from .config import get_profile, seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
-__all__ = ['CHANNELS', 'AUGMENT', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
+__all__ = ['CHANNELS', 'AUGMENT', 'D4', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
            'dihedral', 'random_affine', 'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL',
-           'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'cached_pretrained', 'resolve_pretrained',
-           'build_model', 'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint',
-           'load_checkpoint', 'train']
+           'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'd4_transform', 'd4_mul', 'd4_inv', 'D4Conv',
+           'D4BatchNorm', 'D4Pool', 'D4Body', 'd4cnn', 'cached_pretrained', 'resolve_pretrained', 'build_model',
+           'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint',
+           'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -187,7 +189,66 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     train_dl.items, valid_dl.items = rows[~rows.is_valid], rows[rows.is_valid]   # the Manifest rows behind each set, in order
     return dls
 
-# %% ../nbs/07_train.ipynb #601543af
+# %% ../nbs/07_train.ipynb #2e7baf58
+D4 = [(r, f) for f in (0, 1) for r in range(4)]   # the 8 group elements (quarter turns, mirror)
+
+def d4_transform(x:torch.Tensor, g:tuple) -> torch.Tensor:
+    "Act with D4 element `g = (r, f)` on the last two axes of `x`: mirror (if `f`), then `r` quarter turns."
+    r, f = g
+    return torch.rot90(x.flip(-1) if f else x, r, (-2, -1))
+
+def d4_mul(a:tuple, b:tuple) -> tuple:
+    "The group product: `d4_transform(d4_transform(x, b), a) == d4_transform(x, d4_mul(a, b))`."
+    return ((a[0] + (-b[0] if a[1] else b[0])) % 4, a[1] ^ b[1])
+
+def d4_inv(g:tuple) -> tuple: return g if g[1] else ((-g[0]) % 4, 0)
+
+# %% ../nbs/07_train.ipynb #bd5a51e9
+class D4Conv(nn.Module):
+    "D4 group convolution: `cin` channels (`lift`) or fields of 8 → `cout` fields of 8 orientation channels."
+    def __init__(self, cin:int, cout:int, k:int=3, lift:bool=False):
+        super().__init__()
+        self.lift, self.k = lift, k
+        self.weight = nn.Parameter(torch.empty(cout, cin, *(() if lift else (8,)), k, k))
+        nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
+        idx = {g: i for i, g in enumerate(D4)}
+        self.register_buffer("perm", torch.tensor([[idx[d4_mul(d4_inv(g), h)] for h in D4] for g in D4]), persistent=False)
+    def filters(self) -> torch.Tensor:
+        w = self.weight
+        ws = [d4_transform(w if self.lift else w[:, :, self.perm[i]], g) for i, g in enumerate(D4)]
+        w = torch.stack(ws, 1)                                  # cout, 8, cin[, 8], k, k
+        return w.reshape(w.shape[0] * 8, -1, self.k, self.k)
+    def forward(self, x): return F.conv2d(x, self.filters(), padding=self.k // 2)
+
+class D4BatchNorm(nn.BatchNorm2d):
+    "Batch norm with one mean/scale per field (shared by its 8 orientation channels), so it stays equivariant."
+    def forward(self, x):
+        n, c, h, w = x.shape
+        return super().forward(x.reshape(n, c // 8, 8 * h, w)).reshape(n, c, h, w)
+
+class D4Pool(nn.Module):
+    "Max over each field's 8 orientations: rotation/flip-invariant channels (spatial maps still move with the image)."
+    def forward(self, x): return x.unflatten(1, (-1, 8)).amax(2)
+
+# %% ../nbs/07_train.ipynb #c383755e
+class D4Body(nn.Sequential):
+    "Lifting conv + group convs (BN, ReLU), 2x2 average pools after `pools`, orientation max-pool at the end."
+    def __init__(self, in_ch:int=3, fields=(4, 8, 8, 16, 16, 32, 32), pools=(0, 2, 4, 6)):
+        layers, c = [], in_ch
+        for i, f in enumerate(fields):
+            layers += [D4Conv(c, f, 7 if i == 0 else 3, lift=i == 0), D4BatchNorm(f), nn.ReLU(inplace=True)]
+            if i in pools: layers.append(nn.AvgPool2d(2))
+            c = f
+        super().__init__(*layers, D4Pool())
+        self.num_features = c
+        self.feature_info = [dict(module=str(len(self) - 1), num_chs=c, reduction=2 ** len(pools))]
+
+def d4cnn(n_classes:int, ps:float=0.5, lin_ftrs:list|None=None, in_ch:int=3) -> nn.Sequential:
+    "The D4-invariant network: `D4Body` + fastai head (concat pool, BN, dropout `ps`, hidden sizes `lin_ftrs`)."
+    body = D4Body(in_ch)
+    return nn.Sequential(body, create_head(body.num_features, n_classes, lin_ftrs=lin_ftrs, ps=ps))
+
+# %% ../nbs/07_train.ipynb #3fc8c6c2
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
                       hf_cache:str|Path|None=None,   # Hugging Face hub cache (default: `HF_HUB_CACHE`)
                       torch_hub:str|Path|None=None   # torch hub folder (default: `torch.hub.get_dir()`)
@@ -217,7 +278,11 @@ def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
 def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float=0.5, lin_ftrs:list|None=None,
                 verbose:bool=True # log where the body's weights came from
                ) -> nn.Module:
-    "timm body `arch` + fastai head (concat pool, BN, dropout `ps`, hidden sizes `lin_ftrs`) for `n_classes`."
+    "timm body `arch` (or `d4cnn`) + fastai head (concat pool, BN, dropout `ps`, hidden sizes `lin_ftrs`) for `n_classes`."
+    if arch == "d4cnn":
+        if pretrained: raise ValueError(f"{pretrained}: d4cnn has no pretrained weights; train it from scratch")
+        if verbose: get_logger().info("d4cnn: D4-equivariant CNN, random initialisation")
+        return d4cnn(n_classes, ps=ps, lin_ftrs=lin_ftrs)
     model, _ = create_timm_model(arch, n_classes, pretrained=False, ps=ps, lin_ftrs=lin_ftrs)
     if pretrained:
         p = Path(pretrained)
@@ -232,7 +297,7 @@ def build_model(arch:str, n_classes:int, pretrained:str|Path|None=None, ps:float
         get_logger().info(f"{arch}: no pretrained weights on disk (local file, timm/HF cache), starting from random initialisation")
     return model
 
-# %% ../nbs/07_train.ipynb #220148d2
+# %% ../nbs/07_train.ipynb #d55f31b0
 def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
     "Write `model.safetensors` and `config.json` into folder `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -254,7 +319,7 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     model.config = cfg
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/07_train.ipynb #1bb44c2c
+# %% ../nbs/07_train.ipynb #0495ef83
 IMBALANCE = ("none", "weighted", "sampler", "focal")
 
 def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=None):
@@ -264,7 +329,7 @@ def imbalance_loss(imbalance:str, y_train=None, n_classes:int|None=None, device=
     if imbalance == "focal": return FocalLossFlat(gamma=2.0)
     return CrossEntropyLossFlat()
 
-# %% ../nbs/07_train.ipynb #80fa96ce
+# %% ../nbs/07_train.ipynb #fec709b3
 def _plain(o):
     "fastcore `L`s and numpy scalars (in fastai optimizer state) → lists and numbers, so `torch.load(weights_only=True)` can read them back."
     if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
@@ -297,7 +362,7 @@ def load_checkpoint(folder:Path, learn) -> None:
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
 
-# %% ../nbs/07_train.ipynb #d6a4c40f
+# %% ../nbs/07_train.ipynb #5c644171
 def _settings(p:dict, seed:int, pretrained) -> dict:
     keys = ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd", "augment")
     return dict({k: p.get(k) for k in keys}, seed=seed, pretrained=bool(pretrained))

@@ -88,3 +88,22 @@ def test_evaluate_prints_metrics_json(first_store, smoke_learner, tmp_path):
 def test_split_unknown_store_is_one_line(tmp_path):
     r = run("split", "--store", tmp_path/"nothing-here", "--ratios", "0.5,0.5,0.5")
     assert r.returncode == 2 and "ratios '0.5,0.5,0.5'" in r.stderr
+
+def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
+    "`train --arch d4cnn` → a model folder that evaluate (with Grad-CAM) and predict load; rotated/mirrored copies score alike."
+    model = tmp_path/"d4"
+    r = run("train", "--store", first_store, "--out", model, "--profile", "smoke", "--arch", "d4cnn", "--taxonomy", "first4", "--seed", "0")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["arch"] == "d4cnn"
+    r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path/"eval", "--no-calibrate")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["n"] == 12 and (tmp_path/"eval"/"gradcam.png").stat().st_size > 1000
+    src = Image.open(ImageStore(first_store).local_path(load_manifest(first_store).uri[0])).convert("L")
+    paths = []
+    for name, op in [("id", None), ("rot90", Image.Transpose.ROTATE_90), ("flip", Image.Transpose.FLIP_LEFT_RIGHT), ("rot270", Image.Transpose.ROTATE_270)]:
+        (op is None and src or src.transpose(op)).save(tmp_path/f"{name}.png"); paths.append(tmp_path/f"{name}.png")
+    r = run("predict", "--model", model, *paths)
+    assert r.returncode == 0, r.stderr
+    probs = [json.loads(l)["probs"] for l in r.stdout.splitlines()]
+    for p in probs[1:]:
+        assert max(abs(p[c] - probs[0][c]) for c in p) < 1e-3
