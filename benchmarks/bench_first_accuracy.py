@@ -57,9 +57,18 @@ def test_metrics(learn, manifest, store, tta:bool) -> tuple[dict, dict]:
     pred = [cfg["classes"][i] for i in probs.argmax(1)]
     return classification_metrics(rows.label, pred, cfg["classes"]), dict(zip(rows.image_id, probs.numpy().round(5).tolist()))
 
-def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
+def subsample_train(m, fraction:float, seed:int):
+    "The manifest with only `fraction` of each class's `train` rows kept (seeded); valid and test rows untouched."
+    if not 0 < fraction <= 1: raise SystemExit(f"--train-fraction {fraction}: must be in (0, 1]")
+    if fraction == 1: return m
+    rng = np.random.default_rng(seed)
+    tr = m[m.split == "train"]
+    keep = [i for _, g in tr.groupby("label") for i in rng.choice(g.index.to_numpy(), max(1, round(fraction * len(g))), replace=False)]
+    return m[(m.split != "train") | m.index.isin(keep)]
+
+def one_run(train_store, test_store, profile, seed, overrides, workdir, train_fraction=1.0) -> dict:
     t0 = time.time()
-    m = load_manifest(train_store)
+    m = subsample_train(load_manifest(train_store), train_fraction, seed)
     learn = train(m, train_store, Path(workdir)/f"model-{seed}", profile=profile, taxonomy="first4", seed=seed,
                   progress=False, **overrides)
     t_train = time.time() - t0
@@ -72,7 +81,7 @@ def one_run(train_store, test_store, profile, seed, overrides, workdir) -> dict:
                 accuracy_tta=tta["accuracy"], macro_f1_tta=tta["macro_f1"], valid_accuracy=last["accuracy"],
                 per_class={c: round(v["f1"], 3) for c, v in plain["per_class"].items()},
                 per_class_recall={c: round(v["recall"], 3) for c, v in plain["per_class"].items()},
-                epochs_run=len(tr["history"]), train_minutes=round(t_train / 60, 2),
+                n_train=tr["n_train"], epochs_run=len(tr["history"]), train_minutes=round(t_train / 60, 2),
                 fit_images_per_s=round(n_img / tr["fit_seconds"], 1), data_seconds=tr["data_seconds"],
                 probs=dict(classes=learn.cm_config["classes"], plain=p_plain, tta=p_tta))
 
@@ -117,6 +126,7 @@ if __name__ == "__main__":
     ap.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--set", nargs="*", help="train() overrides, e.g. epochs=8 center_crop=0.5 imbalance=focal")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--train-fraction", type=float, default=1.0, help="train on this stratified fraction of the train rows (learning curve; valid/test unchanged)")
     ap.add_argument("--ensemble", metavar="TAG", nargs="+", help="score the saved runs of TAG (or of several tags of one mode) as one ensemble (no training)")
     a = ap.parse_args()
     if a.ensemble:
@@ -139,15 +149,15 @@ if __name__ == "__main__":
             test_store = first_store("crossvalid_test")
             for k in a.folds:
                 for s in a.seeds:
-                    r = one_run(first_store(f"crossvalid_{k}"), test_store, a.profile, s, overrides, work)
+                    r = one_run(first_store(f"crossvalid_{k}"), test_store, a.profile, s, overrides, work, a.train_fraction)
                     runs.append(dict(r, fold=k)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
         else:
             st = first_store("literature")
             for s in a.seeds:
-                runs.append(one_run(st, st, a.profile, s, overrides, work)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
+                runs.append(one_run(st, st, a.profile, s, overrides, work, a.train_fraction)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
     cfg = get_profile(a.profile, **overrides)
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
-                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")},
+                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")} | ({"train_fraction": a.train_fraction} if a.train_fraction != 1 else {}),
                  command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                  machine=dict(description="2-core CPU, 24 GiB, no GPU (shared with other jobs)", cpu_count=os.cpu_count(),
                               platform=platform.platform(), torch=torch.__version__, cuda=torch.cuda.is_available()),
