@@ -23,12 +23,11 @@ from .config import get_profile, seed_everything, default_device, get_logger
 from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
-__all__ = ['CHANNELS', 'AUGMENT', 'D4', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
+__all__ = ['CHANNELS', 'AUGMENT', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
            'dihedral', 'random_affine', 'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL',
-           'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'd4_transform', 'd4_mul', 'd4_inv', 'D4Conv',
-           'D4BatchNorm', 'D4Pool', 'D4Body', 'd4cnn', 'cached_pretrained', 'resolve_pretrained', 'build_model',
-           'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint',
-           'train']
+           'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'd4_mul', 'd4_inv', 'D4Conv', 'D4BatchNorm',
+           'D4Pool', 'D4Body', 'd4cnn', 'cached_pretrained', 'resolve_pretrained', 'build_model', 'save_model',
+           'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint', 'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -190,18 +189,11 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     return dls
 
 # %% ../nbs/07_train.ipynb #2e7baf58
-D4 = [(r, f) for f in (0, 1) for r in range(4)]   # the 8 group elements (quarter turns, mirror)
+def d4_mul(a:int, b:int) -> int:
+    "The group product of `dihedral` indices: `dihedral(dihedral(x, b), a) == dihedral(x, d4_mul(a, b))`."
+    return (a % 4 + (-(b % 4) if a >= 4 else b % 4)) % 4 + 4 * ((a >= 4) ^ (b >= 4))
 
-def d4_transform(x:torch.Tensor, g:tuple) -> torch.Tensor:
-    "Act with D4 element `g = (r, f)` on the last two axes of `x`: mirror (if `f`), then `r` quarter turns."
-    r, f = g
-    return torch.rot90(x.flip(-1) if f else x, r, (-2, -1))
-
-def d4_mul(a:tuple, b:tuple) -> tuple:
-    "The group product: `d4_transform(d4_transform(x, b), a) == d4_transform(x, d4_mul(a, b))`."
-    return ((a[0] + (-b[0] if a[1] else b[0])) % 4, a[1] ^ b[1])
-
-def d4_inv(g:tuple) -> tuple: return g if g[1] else ((-g[0]) % 4, 0)
+def d4_inv(g:int) -> int: return g if g >= 4 else (-g) % 4
 
 # %% ../nbs/07_train.ipynb #bd5a51e9
 class D4Conv(nn.Module):
@@ -211,11 +203,10 @@ class D4Conv(nn.Module):
         self.lift, self.k = lift, k
         self.weight = nn.Parameter(torch.empty(cout, cin, *(() if lift else (8,)), k, k))
         nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
-        idx = {g: i for i, g in enumerate(D4)}
-        self.register_buffer("perm", torch.tensor([[idx[d4_mul(d4_inv(g), h)] for h in D4] for g in D4]), persistent=False)
+        self.register_buffer("perm", torch.tensor([[d4_mul(d4_inv(g), h) for h in range(8)] for g in range(8)]), persistent=False)
     def filters(self) -> torch.Tensor:
         w = self.weight
-        ws = [d4_transform(w if self.lift else w[:, :, self.perm[i]], g) for i, g in enumerate(D4)]
+        ws = [dihedral(w if self.lift else w[:, :, self.perm[g]], g) for g in range(8)]
         w = torch.stack(ws, 1)                                  # cout, 8, cin[, 8], k, k
         return w.reshape(w.shape[0] * 8, -1, self.k, self.k)
     def forward(self, x): return F.conv2d(x, self.filters(), padding=self.k // 2)

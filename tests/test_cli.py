@@ -101,7 +101,7 @@ def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
     src = Image.open(ImageStore(first_store).local_path(load_manifest(first_store).uri[0])).convert("L")
     paths = []
     for name, op in [("id", None), ("rot90", Image.Transpose.ROTATE_90), ("flip", Image.Transpose.FLIP_LEFT_RIGHT), ("rot270", Image.Transpose.ROTATE_270)]:
-        (op is None and src or src.transpose(op)).save(tmp_path/f"{name}.png"); paths.append(tmp_path/f"{name}.png")
+        (src if op is None else src.transpose(op)).save(tmp_path/f"{name}.png"); paths.append(tmp_path/f"{name}.png")
     r = run("predict", "--model", model, *paths)
     assert r.returncode == 0, r.stderr
     probs = [json.loads(l)["probs"] for l in r.stdout.splitlines()]
