@@ -79,6 +79,7 @@ def one_run(train_store, test_store, profile, seed, overrides, workdir, train_fr
     last = tr["history"][-1]
     return dict(seed=seed, accuracy=plain["accuracy"], macro_f1=plain["macro_f1"], balanced_accuracy=plain["balanced_accuracy"],
                 accuracy_tta=tta["accuracy"], macro_f1_tta=tta["macro_f1"], valid_accuracy=last["accuracy"],
+                train_loss=round(last["train_loss"], 4), valid_loss=round(last["valid_loss"], 4),
                 per_class={c: round(v["f1"], 3) for c, v in plain["per_class"].items()},
                 per_class_recall={c: round(v["recall"], 3) for c, v in plain["per_class"].items()},
                 n_train=tr["n_train"], epochs_run=len(tr["history"]), train_minutes=round(t_train / 60, 2),
@@ -103,7 +104,8 @@ def ensemble(tags:list, mode:str) -> dict:
         p = np.mean([[r[kind][i] for i in ids] for r in saved], axis=0)
         m = classification_metrics(truth[ids], [classes[j] for j in p.argmax(1)], classes)
         out[kind] = dict(accuracy=m["accuracy"], macro_f1=m["macro_f1"], balanced_accuracy=m["balanced_accuracy"],
-                         per_class={c: round(v["f1"], 3) for c, v in m["per_class"].items()}, n=m["n"])
+                         per_class={c: round(v["f1"], 3) for c, v in m["per_class"].items()}, n=m["n"],
+                        wrong_in_every_member=sum(all(classes[int(np.argmax(r[kind][i]))] != truth[i] for r in saved) for i in ids))
     return out
 
 def summarise(runs):
