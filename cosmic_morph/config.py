@@ -19,7 +19,7 @@ PROFILES = {
                   per_class=8, num_workers=0, mixed_precision=False,
                   center_crop=0.5, imbalance="none", patience=None, wd=None, num_threads=1, augment="d4", channels="stretch",
                   synthetic_n=40, synthetic_size=64, synthetic_epochs=1),
-    "cpu":   dict(arch="resnet18", image_size=64, batch_size=32, epochs=16, freeze_epochs=1, lr=3e-3,
+    "cpu":   dict(arch="d4cnn", image_size=64, batch_size=32, epochs=16, freeze_epochs=1, lr=3e-3,
                   per_class=None, num_workers=0, mixed_precision=False,
                   center_crop=0.2, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="d4", channels="stretch",
                   synthetic_n=600, synthetic_size=96, synthetic_epochs=10),
