@@ -26,7 +26,7 @@ Examples
 """
 import argparse, ast, datetime, json, os, platform, tempfile, time
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, pandas as pd, torch
 
 from cosmic_morph.config import get_profile
 from cosmic_morph.ingest.catalogs import ingest_first
@@ -50,7 +50,8 @@ def first_store(which:str) -> Path:
     if not (d/"manifest.parquet").exists(): ingest_first(d, which=which, progress=False)
     m = load_manifest(d)
     published = [read_meta(x).get("source_split") for x in m["meta"]]
-    if "split" not in m or list(m["split"]) != published: split_store(d, max_distance=None)
+    current = [None if pd.isna(x) else x for x in m["split"]] if "split" in m else None   # NA: ingested, not yet split
+    if current != published: split_store(d, max_distance=None)
     return d
 
 def test_metrics(learn, manifest, store, tta:bool) -> tuple[dict, dict]:
