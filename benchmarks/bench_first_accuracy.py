@@ -113,7 +113,7 @@ def ensemble(tags:list, mode:str) -> dict:
         m = classification_metrics(truth[ids], [classes[j] for j in p.argmax(1)], classes)
         out[kind] = dict(accuracy=m["accuracy"], macro_f1=m["macro_f1"], balanced_accuracy=m["balanced_accuracy"],
                          per_class={c: round(v["f1"], 3) for c, v in m["per_class"].items()}, n=m["n"],
-                        wrong_in_every_member=sum(all(classes[int(np.argmax(r[kind][i]))] != truth[i] for r in saved) for i in ids))
+                         wrong_in_every_member=sum(all(classes[int(np.argmax(r[kind][i]))] != truth[i] for r in saved) for i in ids))
     return out
 
 def summarise(runs):
