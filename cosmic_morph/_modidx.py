@@ -567,5 +567,6 @@ d = { 'settings': { 'branch': 'main',
                                     'cosmic_morph.train.resolve_pretrained': ('train.html#resolve_pretrained', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.save_model': ('train.html#save_model', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.stretch_channels': ('train.html#stretch_channels', 'cosmic_morph/train.py'),
+                                    'cosmic_morph.train.to_channels_last': ('train.html#to_channels_last', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.train': ('train.html#train', 'cosmic_morph/train.py'),
                                     'cosmic_morph.train.training_rows': ('train.html#training_rows', 'cosmic_morph/train.py')}}}

@@ -26,8 +26,9 @@ from .manifest import ImageStore, as_store, load_manifest
 __all__ = ['CHANNELS', 'AUGMENT', 'IMBALANCE', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache', 'channel_stats',
            'dihedral', 'random_affine', 'BatchD4Normalize', 'StoreReader', 'training_rows', 'TensorDataset', 'TensorDL',
            'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'd4_mul', 'd4_inv', 'D4Conv', 'D4BatchNorm',
-           'D4Pool', 'D4Body', 'd4cnn', 'cached_pretrained', 'resolve_pretrained', 'build_model', 'save_model',
-           'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint', 'train']
+           'D4Pool', 'D4Body', 'd4cnn', 'to_channels_last', 'cached_pretrained', 'resolve_pretrained', 'build_model',
+           'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss', 'EpochCheckpoint', 'load_checkpoint',
+           'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -239,6 +240,16 @@ def d4cnn(n_classes:int, ps:float=0.5, lin_ftrs:list|None=None, in_ch:int=3) -> 
     body = D4Body(in_ch)
     return nn.Sequential(body, create_head(body.num_features, n_classes, lin_ftrs=lin_ftrs, ps=ps))
 
+def to_channels_last(model:nn.Module) -> nn.Module:
+    """`model` with every 4-D weight in channels-last (NHWC) layout, as CUDA's fastest convolutions want.
+
+    `model.to(memory_format=torch.channels_last)` refuses the D4 convolutions' 5-D weights (out, in, 8 orientations,
+    k, k); those stay as they are (their 4-D filter bank is built from them on each forward)."""
+    for w in model.parameters():
+        if w.dim() == 4: w.data = w.data.contiguous(memory_format=torch.channels_last)
+    return model
+
+
 # %% ../nbs/07_train.ipynb #3fc8c6c2
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
                       hf_cache:str|Path|None=None,   # Hugging Face hub cache (default: `HF_HUB_CACHE`)
@@ -416,7 +427,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
                     splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out, model_dir="checkpoint")
     if not progress: learn.remove_cb(ProgressCallback)
     if dev.type == "cuda":
-        learn.model.to(memory_format=torch.channels_last)
+        to_channels_last(learn.model)
         if p["mixed_precision"]: learn = learn.to_fp16()
     if distributed:
         import importlib.util
