@@ -24,7 +24,7 @@ Examples
   python benchmarks/bench_first_accuracy.py --ensemble cv-32ep          # mean probabilities of the tag's models
   python benchmarks/bench_first_accuracy.py --ensemble lit-48ep-stretch lit-96ep-stretch   # ... of several tags' models
 """
-import argparse, ast, datetime, json, os, platform, tempfile, time
+import argparse, ast, contextlib, datetime, fcntl, json, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 
@@ -38,6 +38,22 @@ from cosmic_morph.evaluate import classification_metrics
 
 RESULTS = Path(__file__).parent/"results"
 CACHE = Path(os.environ.get("CM_BENCH_CACHE", Path(tempfile.gettempdir())/"cm-bench-first"))
+
+def machine() -> dict:
+    "Where the numbers were measured: the GPU by name when one trains the model, else the CPU."
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    desc = f"{gpu}, {os.cpu_count()} CPU cores" if gpu else f"{os.cpu_count()}-core CPU, no GPU (shared with other jobs)"
+    return dict(description=desc, cpu_count=os.cpu_count(), platform=platform.platform(), torch=torch.__version__,
+                cuda=torch.cuda.is_available(), gpu=gpu)
+
+@contextlib.contextmanager
+def results_lock():
+    "Several benchmark processes may finish together (parallel folds): each read-modify-write of the log holds this lock."
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS/".first_accuracy.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(fh, fcntl.LOCK_UN)
 
 def first_store(which:str) -> Path:
     """A store of one FIRST file with the package's own split, built once and reused between runs.
@@ -140,18 +156,19 @@ if __name__ == "__main__":
     ap.add_argument("--ensemble", metavar="TAG", nargs="+", help="score the saved runs of TAG (or of several tags of one mode) as one ensemble (no training)")
     a = ap.parse_args()
     if a.ensemble:
-        log = json.loads((RESULTS/"first_accuracy.json").read_text())
-        src = [e for e in log if e["tag"] in a.ensemble and not e["mode"].endswith("-ensemble")]
-        modes = {e["mode"] for e in src}
-        if len(modes) != 1: raise SystemExit(f"--ensemble {' '.join(a.ensemble)}: the tags must be runs of one mode, found {sorted(modes) or 'none'}")
-        mode, one = src[-1]["mode"], len(a.ensemble) == 1
-        configs = {e["tag"]: e["config"] for e in src}   # the last run of each tag
-        entry = dict(tag="+".join(a.ensemble), mode=f"{mode}-ensemble", config=src[-1]["config"] if one else configs,
-                     command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
-                     date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                     individual=src[-1].get("tag_summary") if one else None, ensemble=ensemble(a.ensemble, mode))
-        (RESULTS/"first_accuracy.json").write_text(json.dumps(log + [entry], indent=1))
-        print(json.dumps(entry["ensemble"])); raise SystemExit
+        with results_lock():
+            log = json.loads((RESULTS/"first_accuracy.json").read_text())
+            src = [e for e in log if e["tag"] in a.ensemble and not e["mode"].endswith("-ensemble")]
+            modes = {e["mode"] for e in src}
+            if len(modes) != 1: raise SystemExit(f"--ensemble {' '.join(a.ensemble)}: the tags must be runs of one mode, found {sorted(modes) or 'none'}")
+            mode, one = src[-1]["mode"], len(a.ensemble) == 1
+            configs = {e["tag"]: e["config"] for e in src}   # the last run of each tag
+            entry = dict(tag="+".join(a.ensemble), mode=f"{mode}-ensemble", config=src[-1]["config"] if one else configs,
+                         command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
+                         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                         individual=src[-1].get("tag_summary") if one else None, ensemble=ensemble(a.ensemble, mode))
+            (RESULTS/"first_accuracy.json").write_text(json.dumps(log + [entry], indent=1))
+            print(json.dumps(entry["ensemble"])); raise SystemExit
     overrides = parse_set(a.set)
     runs = []
     with tempfile.TemporaryDirectory() as work:
@@ -169,26 +186,25 @@ if __name__ == "__main__":
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
                  config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")} | ({"train_fraction": a.train_fraction} if a.train_fraction != 1 else {}),
                  command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
-                 machine=dict(description="2-core CPU, 24 GiB, no GPU (shared with other jobs)", cpu_count=os.cpu_count(),
-                              platform=platform.platform(), torch=torch.__version__, cuda=torch.cuda.is_available()),
+                 machine=machine(),
                  date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                  summary=summarise(runs), runs=runs)
-    RESULTS.mkdir(exist_ok=True)
-    f = RESULTS/"first_accuracy.json"
-    log = json.loads(f.read_text()) if f.exists() else []
-    # runs of one tag may come from several invocations (e.g. --seeds 0, later --seeds 1 2): summarise them all
-    same = [e for e in log if e["tag"] == a.tag and e["mode"] == entry["mode"] and e["config"] == entry["config"]] if a.tag else []
-    all_runs = [r for e in same for r in e["runs"]] + runs
-    entry["tag_summary"] = dict(n=len(all_runs), **summarise(all_runs))
-    f.write_text(json.dumps(log + [entry], indent=1))
-    s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
-    md = RESULTS/"first_accuracy.md"
-    if not md.exists():
-        md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run | channels | wd |\n"
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-    pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
-    with md.open("a") as fh:
-        fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
-                 f"{c['imbalance']} | {c.get('augment') or 'd4'} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
-                 f"{s['train_minutes']['mean']:.1f} | {c.get('channels') or 'rgb'} | {c.get('wd') or 0.01} |\n")
+    with results_lock():   # parallel processes (folds, seeds) append one at a time
+        f = RESULTS/"first_accuracy.json"
+        log = json.loads(f.read_text()) if f.exists() else []
+        # runs of one tag may come from several invocations (e.g. --seeds 0, later --seeds 1 2): summarise them all
+        same = [e for e in log if e["tag"] == a.tag and e["mode"] == entry["mode"] and e["config"] == entry["config"]] if a.tag else []
+        all_runs = [r for e in same for r in e["runs"]] + runs
+        entry["tag_summary"] = dict(n=len(all_runs), **summarise(all_runs))
+        f.write_text(json.dumps(log + [entry], indent=1))
+        s = entry["tag_summary"]; c = entry["config"]; runs = all_runs
+        md = RESULTS/"first_accuracy.md"
+        if not md.exists():
+            md.write_text("| tag | mode | arch | px | crop | epochs | lr | imbalance | augment | n | test acc | macro-F1 | acc (D4 TTA) | macro-F1 (TTA) | min/run | channels | wd |\n"
+                          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+        pm = lambda k: f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}"
+        with md.open("a") as fh:
+            fh.write(f"| {a.tag} | {entry['mode']} | {c['arch']} | {c['image_size']} | {c['center_crop']} | {c['epochs']} | {c['lr']} | "
+                     f"{c['imbalance']} | {c.get('augment') or 'd4'} | {len(runs)} | {pm('accuracy')} | {pm('macro_f1')} | {pm('accuracy_tta')} | {pm('macro_f1_tta')} | "
+                     f"{s['train_minutes']['mean']:.1f} | {c.get('channels') or 'rgb'} | {c.get('wd') or 0.01} |\n")
     print(json.dumps(entry["tag_summary"]))

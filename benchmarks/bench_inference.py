@@ -52,7 +52,7 @@ if __name__ == "__main__":
                     if why == "cpu profile":
                         r["end_to_end_images_per_s"] = round(end_to_end_rate(model, files if bs == 64 else files[:16], bs, tta), 1)
                     rows.append(r); print(r, flush=True)
-    out = Path(__file__).parent/"results"/"inference.json"; out.parent.mkdir(exist_ok=True)
+    out = Path(__file__).parent/"results"/("inference.json" if dev.type == "cpu" else "inference_gpu.json"); out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(
         command="python benchmarks/bench_inference.py" + (f" --threads {args.threads}" if args.threads else ""), date=datetime.date.today().isoformat(),
         machine="2-core CPU, 24 GiB, no GPU" if dev.type == "cpu" else torch.cuda.get_device_name(),
