@@ -25,7 +25,7 @@ PROFILES = {
                   synthetic_n=600, synthetic_size=96, synthetic_epochs=10),
     "gpu":   dict(arch="resnet50", image_size=224, batch_size=64, epochs=40, freeze_epochs=2, lr=2e-3,
                   per_class=None, num_workers=0, mixed_precision=True,
-                  center_crop=0.75, imbalance="none", patience=None, wd=None, num_threads=None, augment="d4", channels="rgb",
+                  center_crop=0.5, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="rotate", channels="stretch",
                   synthetic_n=10000, synthetic_size=424, synthetic_epochs=20),
 }
 
