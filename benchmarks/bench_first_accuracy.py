@@ -184,7 +184,8 @@ if __name__ == "__main__":
                 runs.append(one_run(st, st, a.profile, s, overrides, work, a.train_fraction)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
     cfg = get_profile(a.profile, **overrides)
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
-                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")} | ({"train_fraction": a.train_fraction} if a.train_fraction != 1 else {}),
+                 config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")} | ({"train_fraction": a.train_fraction} if a.train_fraction != 1 else {})
+                        | ({"opt": cfg["opt"]} if cfg.get("opt", "adam") != "adam" else {}),   # older entries: fastai's Adam
                  command="python benchmarks/bench_first_accuracy.py " + " ".join(os.sys.argv[1:]),
                  machine=machine(),
                  date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -90,11 +90,13 @@ def test_split_unknown_store_is_one_line(tmp_path):
     assert r.returncode == 2 and "ratios '0.5,0.5,0.5'" in r.stderr
 
 def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
-    "`train --arch d4cnn` → a model folder that evaluate (with Grad-CAM) and predict load; rotated/mirrored copies score alike."
+    "`train --arch d4cnn --opt adamw` → a model folder that evaluate (with Grad-CAM) and predict load; rotated/mirrored copies score alike."
     model = tmp_path/"d4"
-    r = run("train", "--store", first_store, "--out", model, "--profile", "smoke", "--arch", "d4cnn", "--taxonomy", "first4", "--seed", "0")
+    r = run("train", "--store", first_store, "--out", model, "--profile", "smoke", "--arch", "d4cnn", "--taxonomy", "first4", "--seed", "0",
+            "--opt", "adamw")   # torch's AdamW (the gpu profile's optimizer) through the whole path
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["arch"] == "d4cnn"
+    assert json.loads((model/"config.json").read_text())["training"]["profile"]["opt"] == "adamw"
     r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path/"eval", "--no-calibrate")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["n"] == 12 and (tmp_path/"eval"/"gradcam.png").stat().st_size > 1000
