@@ -17,15 +17,15 @@ __all__ = ['PROFILES', 'get_profile', 'repo_root', 'nbs_path', 'runs_path', 'see
 PROFILES = {
     "smoke": dict(arch="resnet10t", image_size=32, batch_size=16, epochs=1, freeze_epochs=1, lr=3e-3,
                   per_class=8, num_workers=0, mixed_precision=False,
-                  center_crop=0.5, imbalance="none", patience=None, wd=None, num_threads=1, augment="d4", channels="stretch",
+                  center_crop=0.5, imbalance="none", patience=None, wd=None, num_threads=1, augment="d4", channels="stretch", opt="adam",
                   synthetic_n=40, synthetic_size=64, synthetic_epochs=1),
     "cpu":   dict(arch="d4cnn", image_size=64, batch_size=32, epochs=16, freeze_epochs=1, lr=3e-3,
                   per_class=None, num_workers=0, mixed_precision=False,
-                  center_crop=0.2, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="d4", channels="stretch",
+                  center_crop=0.2, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="d4", channels="stretch", opt="adam",
                   synthetic_n=600, synthetic_size=96, synthetic_epochs=10),
     "gpu":   dict(arch="resnet50", image_size=224, batch_size=64, epochs=40, freeze_epochs=2, lr=2e-3,
                   per_class=None, num_workers=0, mixed_precision=True,
-                  center_crop=0.5, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="rotate", channels="stretch",
+                  center_crop=0.5, imbalance="weighted", patience=None, wd=0.1, num_threads=None, augment="rotate", channels="stretch", opt="adamw",
                   synthetic_n=10000, synthetic_size=424, synthetic_epochs=20),
 }
 
