@@ -17,17 +17,16 @@ Writes benchmarks/results/train_throughput.json. Run: python benchmarks/bench_tr
 [--batches 20] [--threads 1] [--profile gpu --device cuda]. On a CPU shared with other jobs the absolute rates move with the load; the
 fastai/bare ratios are measured back to back in one process.
 """
-import argparse, datetime, json, os, platform, time
+import argparse, datetime, json, os, time
 from functools import partial
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from fastai.vision.all import (Learner, CrossEntropyLossFlat, Callback, OptimWrapper, ProgressCallback,
                                CancelTrainException, CancelValidException)
-from cosmic_morph.config import get_profile
+from cosmic_morph.config import get_profile, default_device
 from cosmic_morph.manifest import load_manifest
 from cosmic_morph.train import manifest_dataloaders, build_model, to_channels_last
-from cosmic_morph.config import default_device
 import bench_first_accuracy as bfa
 
 def now(dev) -> float:
@@ -110,8 +109,8 @@ if __name__ == "__main__":
     ap.add_argument("--device", help="cpu or cuda (default: cuda when there is one)")
     a = ap.parse_args()
     dev = torch.device(a.device) if a.device else default_device()
-    amp = dev.type == "cuda" and bool(get_profile(a.profile)["mixed_precision"])   # as `train` does on CUDA
     p = get_profile(a.profile, arch=a.arch, image_size=a.size)
+    amp = dev.type == "cuda" and bool(p["mixed_precision"])   # as `train` does on CUDA
     store = bfa.first_store("literature"); m = load_manifest(store)
     dls = manifest_dataloaders(m, store, p["image_size"], p["batch_size"], taxonomy="first4", center_crop=p["center_crop"],
                                device=dev, progress=False)
@@ -139,9 +138,7 @@ if __name__ == "__main__":
     out = Path(__file__).parent/"results"/"train_throughput.json"
     log = json.loads(out.read_text()) if out.exists() else []
     log.append(dict(command="python benchmarks/bench_train_throughput.py " + " ".join(os.sys.argv[1:]),
-                    machine=dict(description=f"{torch.cuda.get_device_name()}, {os.cpu_count()} CPU cores" if dev.type == "cuda"
-                                 else f"{os.cpu_count()}-core CPU, no GPU (see load_average: rates vary with load)", cpu_count=os.cpu_count(), platform=platform.platform(), torch=torch.__version__,
-                                 load_average=os.getloadavg()),
+                    machine=dict(bfa.machine(), load_average=os.getloadavg()),   # rates on a shared CPU move with the load
                     date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), results=res))
     out.write_text(json.dumps(log, indent=1))
     print("wrote", out)
