@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, accuracy, F1Score, PILImage, TensorImage,
                                TensorCategory, ItemTransform, DataLoader, DataLoaders, Callback, EarlyStoppingCallback,
                                CancelFitException, ProgressCallback, default_split, create_timm_model,
-                               create_head, Adam, OptimWrapper)
+                               create_head, Adam, OptimWrapper, AvgSmoothLoss, to_detach)
 import matplotlib.pyplot as plt
 from fastai.callback.data import WeightedDL
 from safetensors.torch import save_file, load_file
@@ -25,11 +25,12 @@ from .manifest import ImageStore, as_store, load_manifest
 
 # %% auto #0
 __all__ = ['CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'crop_box', 'stretch_channels', 'load_rgb', 'image_cache',
-           'channel_stats', 'dihedral', 'random_affine', 'BatchD4Normalize', 'StoreReader', 'training_rows',
-           'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'class_weights', 'manifest_dataloaders', 'd4_mul', 'd4_inv',
-           'D4Conv', 'D4BatchNorm', 'D4Pool', 'D4Body', 'd4cnn', 'to_channels_last', 'cached_pretrained',
-           'resolve_pretrained', 'build_model', 'save_model', 'ModelLoadError', 'load_model', 'imbalance_loss',
-           'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'train']
+           'channel_stats', 'dihedral', 'd4_index', 'random_d4', 'random_affine', 'BatchD4Normalize', 'StoreReader',
+           'training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'data_device', 'class_weights',
+           'manifest_dataloaders', 'd4_mul', 'd4_inv', 'D4Conv', 'D4BatchNorm', 'D4Pool', 'D4Body', 'd4cnn',
+           'to_channels_last', 'cached_pretrained', 'resolve_pretrained', 'build_model', 'save_model', 'ModelLoadError',
+           'load_model', 'imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'DeviceAvgSmoothLoss',
+           'KeepLossOnDevice', 'LazyProgressCallback', 'async_loop', 'train']
 
 # %% ../nbs/07_train.ipynb #55973606
 def crop_box(size:tuple, # (width, height) of the image
@@ -83,6 +84,22 @@ def dihedral(x:torch.Tensor, k:int) -> torch.Tensor:
     "Element `k` (0–7) of D4 applied to the last two axes: `k % 4` quarter turns, after a flip when `k >= 4`."
     return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
 
+def d4_index(h:int, w:int, device=None) -> torch.Tensor:
+    "The 8 D4 orientations of an `h`×`w` image as flat pixel indices (8 × h·w): row `k` gathers `dihedral(x, k)` from `x`."
+    if h != w: raise ValueError(f"D4 orientations need square images, got {h}×{w}")
+    ar = torch.arange(h * w, device=device).reshape(h, w)
+    return torch.stack([dihedral(ar, k).flatten() for k in range(8)])
+
+def random_d4(x:torch.Tensor,              # batch N×C×H×W, any dtype, on any device
+              k:torch.Tensor|None=None,    # orientation per image (0–7); None: drawn uniformly on `x`'s device
+              index:torch.Tensor|None=None # `d4_index` for this size and device (None: built)
+             ) -> torch.Tensor:
+    "Image `i` of `x` turned into orientation `k[i]` of D4, all in one `gather` (nothing waits for the GPU)."
+    n, c, h, w = x.shape
+    if k is None: k = torch.randint(0, 8, (n,), device=x.device)
+    if index is None: index = d4_index(h, w, x.device)
+    return x.flatten(2).gather(2, index[k][:, None].expand(n, c, h * w)).view(n, c, h, w)
+
 def random_affine(x:torch.Tensor, # float batch N×C×H×W
                   max_scale:float=0.1, # zoom drawn from [1-max_scale, 1+max_scale]
                   max_shift:float=0.04 # shift drawn from ±max_shift of the image side, per axis
@@ -105,18 +122,20 @@ class BatchD4Normalize(ItemTransform):
         super().__init__(); self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.augment = {True: "d4", False: "none", None: "none"}.get(augment, augment)
         if self.augment not in AUGMENT: raise ValueError(f"unknown augment {augment!r}: choose one of {', '.join(AUGMENT)}")
+        self._index = {}
+    def _on(self, dev):
+        "Statistics (and the D4 table) copied to `dev` once, not once per batch: every blocking copy to the GPU waits for it."
+        if self.mean.device != dev: self.mean, self.std = self.mean.to(dev), self.std.to(dev)
+        return self.mean[None, :, None, None], self.std[None, :, None, None]
     def encodes(self, b):
         x, y = b
+        if self.augment in ("d4", "rotate"):   # a permutation of pixels: done on the uint8 batch, 4x fewer bytes than float
+            key = (x.shape[-1], x.device)
+            if key not in self._index: self._index[key] = d4_index(x.shape[-2], x.shape[-1], x.device)
+            x = random_d4(x, index=self._index[key])
         x = x.float().div_(255)
-        if self.augment in ("d4", "rotate"):
-            k = torch.randint(0, 8, (len(x),))
-            out = torch.empty_like(x)
-            for t in range(8):
-                idx = (k == t).nonzero().squeeze(1).to(x.device)
-                if len(idx): out[idx] = dihedral(x[idx], t)
-            x = out
         if self.augment == "rotate": x = random_affine(x)
-        m, s = self.mean.to(x.device)[None, :, None, None], self.std.to(x.device)[None, :, None, None]
+        m, s = self._on(x.device)
         return (x - m) / s, y   # plain tensors: fastai's typed tensors would add Python dispatch to every layer
 
 # %% ../nbs/07_train.ipynb #20ad9e3d
@@ -138,15 +157,15 @@ def training_rows(manifest:pd.DataFrame, taxonomy:str|None=None) -> pd.DataFrame
     return df.assign(is_valid=df["split"] == "valid").reset_index(drop=True)
 
 class TensorDataset(torch.utils.data.Dataset):
-    "Images `x` (uint8 N×3×H×W) and integer labels `y` as `(x[i], y[i])` items."
-    def __init__(self, x, y): self.x, self.y = x, torch.as_tensor(y)
+    "Images `x` (uint8 N×3×H×W) and integer labels `y` (kept on `x`'s device) as `(x[i], y[i])` items."
+    def __init__(self, x, y): self.x, self.y = x, torch.as_tensor(y, device=x.device)
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return self.x[i], self.y[i]
 
 class TensorDL(DataLoader):
     "fastai `DataLoader` over a `TensorDataset` that slices whole batches at once (no per-item collation)."
     def create_batches(self, samps):
-        idxs = torch.as_tensor(list(samps))
+        idxs = torch.as_tensor(list(samps), device=self.dataset.x.device)   # one copy an epoch; batches are sliced where the data is
         for i in range(0, len(idxs), self.bs):
             b = idxs[i:i + self.bs]
             if self.drop_last and len(b) < self.bs: return
@@ -154,6 +173,13 @@ class TensorDL(DataLoader):
 
 class WeightedTensorDL(TensorDL, WeightedDL):
     "`TensorDL` drawing its samples with replacement by per-item weights `wgts` (fastai's `WeightedDL`)."
+
+def data_device(nbytes:int, device, free_bytes:int|None=None, share:float=0.25) -> torch.device:
+    "Where an image cache of `nbytes` lives: on a CUDA `device` if it takes at most `share` of the free GPU memory, else in CPU memory."
+    device = torch.device(device)
+    if device.type != "cuda": return torch.device("cpu")
+    if free_bytes is None: free_bytes = torch.cuda.mem_get_info(device)[0]
+    return device if nbytes <= share * free_bytes else torch.device("cpu")
 
 def class_weights(y, n_classes:int) -> torch.Tensor:
     "Inverse-frequency weight per class, scaled so the average training image weighs 1."
@@ -176,7 +202,8 @@ def manifest_dataloaders(manifest:pd.DataFrame, store:ImageStore|str, image_size
     tr, va = (~rows.is_valid).to_numpy(), rows.is_valid.to_numpy()
     if mean is None: mean, std = channel_stats(x[tr])
     device = device or default_device()
-    ds_tr, ds_va = TensorDataset(x[tr], y[tr]), TensorDataset(x[va], y[va])
+    xd = data_device(x.numel() * x.element_size(), device)
+    ds_tr, ds_va = TensorDataset(x[tr].to(xd), y[tr]), TensorDataset(x[va].to(xd), y[va])
     kw = dict(bs=batch_size, num_workers=num_workers, device=device)
     if balanced:
         train_dl = WeightedTensorDL(ds_tr, wgts=class_weights(y[tr], len(vocab))[y[tr]].numpy(), shuffle=True, drop_last=True,
@@ -377,6 +404,41 @@ def load_checkpoint(folder:Path, learn) -> None:
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
 
+# %% ../nbs/07_train.ipynb #354d72a1
+class DeviceAvgSmoothLoss(AvgSmoothLoss):
+    "fastai's smoothed training loss, kept on the loss's device instead of copied to the CPU every batch."
+    def accumulate(self, learn):
+        loss = to_detach(learn.loss.mean(), cpu=False)
+        if self.val.device != loss.device: self.val = self.val.to(loss.device)   # once a fit: `reset` puts a CPU zero there
+        self.count += 1
+        self.val = torch.lerp(loss, self.val, self.beta)
+
+class KeepLossOnDevice(Callback):
+    "`Recorder` with a `DeviceAvgSmoothLoss`; its per-batch losses become floats once, after the fit."
+    def before_fit(self):
+        r = self.learn.recorder
+        if not isinstance(r.smooth_loss, DeviceAvgSmoothLoss): r.smooth_loss = DeviceAvgSmoothLoss(r.smooth_loss.beta)
+    def after_fit(self):
+        r = self.learn.recorder
+        if len(r.losses) and torch.is_tensor(r.losses[0]): r.losses = torch.stack(list(r.losses)).float().cpu().tolist()
+
+class LazyProgressCallback(ProgressCallback):
+    "fastai's progress bars with the smoothed loss refreshed at most every `every` seconds (reading it waits for the GPU)."
+    def __init__(self, every:float=1.0): super().__init__(); self.every, self._shown = every, 0.
+    @property
+    def name(self): return "progress"   # the attribute fastai's `no_bar` looks for
+    def after_batch(self):
+        self.pbar.update(self.iter + 1)
+        if hasattr(self, "smooth_loss") and time.monotonic() - self._shown >= self.every:
+            self.pbar.comment, self._shown = f"{self.smooth_loss.item():.4f}", time.monotonic()
+
+def async_loop(learn:Learner, progress:bool=True) -> Learner:
+    "`learn` without fastai's per-batch waits for the GPU: smoothed loss on the device, a lazy progress bar (or none)."
+    learn.remove_cb(ProgressCallback)
+    if progress: learn.add_cb(LazyProgressCallback())
+    learn.add_cb(KeepLossOnDevice())
+    return learn
+
 # %% ../nbs/07_train.ipynb #5c644171
 def _settings(p:dict, seed:int, pretrained) -> dict:
     keys = ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "freeze_epochs", "lr", "imbalance", "wd", "augment", "opt")
@@ -441,7 +503,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     learn = Learner(dls, model, loss_func=imbalance_loss(p["imbalance"], dls.train_ds.y, len(dls.vocab), dev),
                     splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out, model_dir="checkpoint",
                     opt_func=opt_func)
-    if not progress: learn.remove_cb(ProgressCallback)
+    async_loop(learn, progress)
     if dev.type == "cuda":
         to_channels_last(learn.model)
         if p["mixed_precision"]: learn = learn.to_fp16()
