@@ -2,8 +2,8 @@
 
 - fastai: `Learner.fit` over the cached FIRST DataLoaders that `cosmic_morph.train` builds (D4 + normalise per batch),
   with the loop `train` runs (`async_loop`: smoothed loss kept on the device), timed from the first to the last training
-  batch of an epoch (no validation), progress bar off; once with fastai's own Adam and once with torch's AdamW wrapped
-  by fastai's `OptimWrapper`.
+  batch of an epoch (no validation), progress bar off; once with each of `train`'s optimizers (`optimizer`: fastai's
+  Adam, and torch's AdamW wrapped by fastai's `OptimWrapper`).
 - bare: the same model and the very same batches (collected from the same DataLoader beforehand), plain
   forward / cross-entropy / backward / `torch.optim.AdamW` step.
 - limit: measured matmul GFLOP/s (float32 2048² GEMM on the CPU; on CUDA float16 8192², the precision mixed-precision
@@ -23,15 +23,13 @@ timed epoch each per round) so that a change in load hits all of them; each loop
 round's rate is kept.
 """
 import argparse, datetime, json, os, time, warnings
-from functools import partial
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from fastai.vision.all import (Learner, CrossEntropyLossFlat, Callback, OptimWrapper,
-                               CancelTrainException, CancelValidException)
+from fastai.vision.all import Learner, CrossEntropyLossFlat, Callback, CancelTrainException, CancelValidException
 from cosmic_morph.config import get_profile, default_device
 from cosmic_morph.manifest import load_manifest
-from cosmic_morph.train import manifest_dataloaders, build_model, to_channels_last, async_loop
+from cosmic_morph.train import manifest_dataloaders, build_model, to_channels_last, async_loop, optimizer
 import bench_first_accuracy as bfa
 
 def now(dev) -> float:
@@ -71,11 +69,11 @@ class TrainTimer(Callback):
     def after_train(self): self.rate = self.n / (now(self.dls.device) - self.t) if not self.syncs else None
     def before_validate(self): raise CancelValidException
 
-def fastai_rate(dls, arch, n_cls, n_batches, opt_func=None, epochs=2, amp=False, syncs=None):
+def fastai_rate(dls, arch, n_cls, n_batches, opt="adam", epochs=2, amp=False, syncs=None):
     "Best images/s over `epochs` timed epochs; with a `SyncCounter` `syncs`, one untimed epoch that counts host syncs instead."
     torch.manual_seed(0)
-    kw = dict(opt_func=opt_func) if opt_func else {}
-    learn = Learner(dls, make_model(arch, n_cls, dls.device), loss_func=CrossEntropyLossFlat(), cbs=[TrainTimer(n_batches, syncs)], **kw)
+    learn = Learner(dls, make_model(arch, n_cls, dls.device), loss_func=CrossEntropyLossFlat(), cbs=[TrainTimer(n_batches, syncs)],
+                    opt_func=optimizer(opt))
     async_loop(learn, progress=False)   # the loop `train` runs
     if amp: learn = learn.to_fp16()
     rates = []
@@ -144,10 +142,9 @@ if __name__ == "__main__":
     batches = [b for b, _ in zip(dls.train, range(a.batches + 1))]
     res = dict(arch=p["arch"], image_size=p["image_size"], batch_size=p["batch_size"], center_crop=p["center_crop"],
                threads=torch.get_num_threads(), timed_batches=a.batches, device=str(dev), mixed_precision=amp)
-    adamw = partial(OptimWrapper, opt=torch.optim.AdamW)
     loops = dict(bare=lambda **kw: bare_rate(batches, p["arch"], n_cls, dev, amp=amp, **kw),
                  fastai_adam=lambda **kw: fastai_rate(dls, p["arch"], n_cls, a.batches, amp=amp, **kw),
-                 fastai_torch_adamw=lambda **kw: fastai_rate(dls, p["arch"], n_cls, a.batches, adamw, amp=amp, **kw))
+                 fastai_torch_adamw=lambda **kw: fastai_rate(dls, p["arch"], n_cls, a.batches, "adamw", amp=amp, **kw))
     rates = {k: [] for k in loops}
     for _ in range(a.rounds):   # interleaved: a change in the machine's load hits every loop alike
         for k, f in loops.items(): rates[k].append(round(f(epochs=1), 1))

@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #c0ad4501
 from __future__ import annotations
-import json, time, math, contextlib
+import json, time, math, contextlib, functools
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -84,21 +84,20 @@ def dihedral(x:torch.Tensor, k:int) -> torch.Tensor:
     "Element `k` (0–7) of D4 applied to the last two axes: `k % 4` quarter turns, after a flip when `k >= 4`."
     return torch.rot90(x.flip(-1) if k >= 4 else x, k % 4, (-2, -1))
 
+@functools.lru_cache(maxsize=16)   # one table per image size and device, built once
 def d4_index(h:int, w:int, device=None) -> torch.Tensor:
     "The 8 D4 orientations of an `h`×`w` image as flat pixel indices (8 × h·w): row `k` gathers `dihedral(x, k)` from `x`."
     if h != w: raise ValueError(f"D4 orientations need square images, got {h}×{w}")
     ar = torch.arange(h * w, device=device).reshape(h, w)
     return torch.stack([dihedral(ar, k).flatten() for k in range(8)])
 
-def random_d4(x:torch.Tensor,              # batch N×C×H×W, any dtype, on any device
-              k:torch.Tensor|None=None,    # orientation per image (0–7); None: drawn uniformly on `x`'s device
-              index:torch.Tensor|None=None # `d4_index` for this size and device (None: built)
+def random_d4(x:torch.Tensor,           # batch N×C×H×W, any dtype, on any device
+              k:torch.Tensor|None=None  # orientation per image (0–7); None: drawn uniformly on `x`'s device
              ) -> torch.Tensor:
     "Image `i` of `x` turned into orientation `k[i]` of D4, all in one `gather` (nothing waits for the GPU)."
     n, c, h, w = x.shape
     if k is None: k = torch.randint(0, 8, (n,), device=x.device)
-    if index is None: index = d4_index(h, w, x.device)
-    return x.flatten(2).gather(2, index[k][:, None].expand(n, c, h * w)).view(n, c, h, w)
+    return x.flatten(2).gather(2, d4_index(h, w, x.device)[k][:, None].expand(n, c, h * w)).view(n, c, h, w)
 
 def random_affine(x:torch.Tensor, # float batch N×C×H×W
                   max_scale:float=0.1, # zoom drawn from [1-max_scale, 1+max_scale]
@@ -122,17 +121,13 @@ class BatchD4Normalize(ItemTransform):
         super().__init__(); self.mean, self.std = torch.tensor(mean), torch.tensor(std)
         self.augment = {True: "d4", False: "none", None: "none"}.get(augment, augment)
         if self.augment not in AUGMENT: raise ValueError(f"unknown augment {augment!r}: choose one of {', '.join(AUGMENT)}")
-        self._index = {}
     def _on(self, dev):
-        "Statistics (and the D4 table) copied to `dev` once, not once per batch: every blocking copy to the GPU waits for it."
+        "Statistics copied to `dev` once, not once per batch: every blocking copy to the GPU waits for it."
         if self.mean.device != dev: self.mean, self.std = self.mean.to(dev), self.std.to(dev)
         return self.mean[None, :, None, None], self.std[None, :, None, None]
     def encodes(self, b):
         x, y = b
-        if self.augment in ("d4", "rotate"):   # a permutation of pixels: done on the uint8 batch, 4x fewer bytes than float
-            key = (x.shape[-1], x.device)
-            if key not in self._index: self._index[key] = d4_index(x.shape[-2], x.shape[-1], x.device)
-            x = random_d4(x, index=self._index[key])
+        if self.augment in ("d4", "rotate"): x = random_d4(x)   # a permutation of pixels: on the uint8 batch, 4x fewer bytes than float
         x = x.float().div_(255)
         if self.augment == "rotate": x = random_affine(x)
         m, s = self._on(x.device)
@@ -277,7 +272,6 @@ def to_channels_last(model:nn.Module) -> nn.Module:
         if w.dim() == 4: w.data = w.data.contiguous(memory_format=torch.channels_last)
     return model
 
-
 # %% ../nbs/07_train.ipynb #3fc8c6c2
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
                       hf_cache:str|Path|None=None,   # Hugging Face hub cache (default: `HF_HUB_CACHE`)
@@ -369,7 +363,6 @@ def optimizer(name:str): # `adam` (fastai's) or `adamw` (torch's, same hyper-par
     if name == "adam": return Adam
     if name == "adamw": return partial(OptimWrapper, opt=partial(torch.optim.AdamW, betas=(0.9, 0.99), eps=1e-5))
     raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
-
 
 # %% ../nbs/07_train.ipynb #fec709b3
 def _plain(o):
