@@ -18,7 +18,7 @@ import torch
 from cosmic_morph.manifest import load_manifest
 from cosmic_morph.synthetic import ingest_synthetic, vote_attributes, truth_attributes, ARMS, WINDINGS, BULGES, _winner
 from cosmic_morph.split import split_store
-from cosmic_morph.train import channel_stats, image_cache
+from cosmic_morph.data.images import channel_stats, image_cache
 from cosmic_morph.inference import d4_views
 from cosmic_morph.captioning import (caption_profile, caption_rows, encoder_from_spec, pretrain_encoder, images_tensor,
                                      normalise, factual_scores, VoteLoss)

@@ -7,7 +7,7 @@ Writes benchmarks/results/d4_augment.json. Run: python benchmarks/bench_d4_augme
 import argparse, datetime, json, os, time
 from pathlib import Path
 import torch
-from cosmic_morph.train import BatchD4Normalize, dihedral
+from cosmic_morph.data.d4 import BatchD4Normalize, dihedral
 import bench_first_accuracy as bfa
 
 def loop_d4(x, mean, std):

@@ -28,11 +28,12 @@ import argparse, ast, contextlib, datetime, fcntl, json, os, platform, tempfile,
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 
-from cosmic_morph.config import get_profile
+from cosmic_morph.config import TrainConfig
 from cosmic_morph.ingest.catalogs import ingest_first
 from cosmic_morph.manifest import load_manifest, read_meta
 from cosmic_morph.split import split_store
-from cosmic_morph.train import train, image_cache
+from cosmic_morph.train import train
+from cosmic_morph.data.images import image_cache
 from cosmic_morph.inference import predict_probs
 from cosmic_morph.evaluate import classification_metrics
 
@@ -182,7 +183,7 @@ if __name__ == "__main__":
             st = first_store("literature")
             for s in a.seeds:
                 runs.append(one_run(st, st, a.profile, s, overrides, work, a.train_fraction)); save_probs(a.tag, runs[-1]); print(json.dumps(runs[-1]), flush=True)
-    cfg = get_profile(a.profile, **overrides)
+    cfg = TrainConfig.for_profile(a.profile, **overrides).to_dict()
     entry = dict(tag=a.tag, mode="crossvalid" if a.crossvalid else "literature", profile=a.profile, overrides=overrides,
                  config={k: cfg.get(k) for k in ("arch", "image_size", "center_crop", "channels", "batch_size", "epochs", "lr", "imbalance", "wd", "augment")} | ({"train_fraction": a.train_fraction} if a.train_fraction != 1 else {})
                         | ({"opt": cfg["opt"]} if cfg.get("opt", "adam") != "adam" else {}),   # older entries: fastai's Adam

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from cosmic_morph.config import PROFILES, default_device
-from cosmic_morph.train import build_model
+from cosmic_morph.models.core import create_model
 from cosmic_morph.inference import predict_probs, predict
 
 def timed(fn, min_s=3.0, max_reps=50):
@@ -43,7 +43,7 @@ if __name__ == "__main__":
             a = (rng.random((300, 300)) * 40).astype(np.uint8); a[140:160, 100:200] = 255
             files.append(Path(d)/f"{i}.png"); Image.fromarray(a).save(files[-1])
         for arch, size, why in configs:
-            model = build_model(arch, 4, verbose=False).to(dev).eval()
+            model = create_model(arch, 4, verbose=False).to(dev).eval()
             model.config = dict(arch=arch, classes=list("abcd"), image_size=size, mean=[0.1]*3, std=[0.2]*3)
             for tta in (False, True):
                 for bs in (1, 64):

@@ -27,9 +27,11 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 from fastai.vision.all import Learner, CrossEntropyLossFlat, Callback, CancelTrainException, CancelValidException
-from cosmic_morph.config import get_profile, default_device
+from cosmic_morph.config import TrainConfig, default_device
 from cosmic_morph.manifest import load_manifest
-from cosmic_morph.train import manifest_dataloaders, build_model, to_channels_last, async_loop, optimizer
+from cosmic_morph.data.loaders import manifest_dataloaders
+from cosmic_morph.models.core import create_model, to_channels_last
+from cosmic_morph.learner import async_loop, optimizer
 import bench_first_accuracy as bfa
 
 def now(dev) -> float:
@@ -38,7 +40,7 @@ def now(dev) -> float:
     return time.perf_counter()
 
 def make_model(arch, n_cls, dev, train=True):
-    m = build_model(arch, n_cls, verbose=False).to(dev)
+    m = create_model(arch, n_cls, verbose=False).to(dev)
     if dev.type == "cuda": to_channels_last(m)
     return m.train(train)
 
@@ -109,7 +111,7 @@ def matmul_gflops(dev, reps=10):
     return 2 * n**3 * reps / (now(dev) - t) / 1e9
 
 def train_flops_per_image(arch, n_cls, size, bs=8):
-    m = build_model(arch, n_cls, verbose=False).train(); x = torch.randn(bs, 3, size, size)
+    m = create_model(arch, n_cls, verbose=False).train(); x = torch.randn(bs, 3, size, size)
     with FlopCounterMode(display=False) as fc:
         m(x).sum().backward()
     return fc.get_total_flops() / bs
@@ -132,11 +134,11 @@ if __name__ == "__main__":
     ap.add_argument("--device", help="cpu or cuda (default: cuda when there is one)")
     a = ap.parse_args()
     dev = torch.device(a.device) if a.device else default_device()
-    p = get_profile(a.profile, arch=a.arch, image_size=a.size)
+    cfg = TrainConfig.for_profile(a.profile, arch=a.arch, image_size=a.size)
+    p = cfg.to_dict()
     amp = dev.type == "cuda" and bool(p["mixed_precision"])   # as `train` does on CUDA
     store = bfa.first_store("literature"); m = load_manifest(store)
-    dls = manifest_dataloaders(m, store, p["image_size"], p["batch_size"], taxonomy="first4", center_crop=p["center_crop"],
-                               device=dev, progress=False)
+    dls = manifest_dataloaders(m, store, cfg, taxonomy="first4", device=dev, progress=False)
     n_cls = len(dls.vocab)
     if a.threads: torch.set_num_threads(a.threads)
     batches = [b for b, _ in zip(dls.train, range(a.batches + 1))]

@@ -170,7 +170,7 @@ def test_encoder_from_classifier_folder(smoke_learner):
     enc, spec = encoder_from_spec(str(clf_dir))
     cfg = json.loads((Path(clf_dir)/"config.json").read_text())
     assert spec["arch"] == cfg["arch"] and spec["image_size"] == cfg["image_size"] and spec["mean"] == cfg["mean"]
-    body = learn.model[0].model.cpu().eval(); enc.eval()
+    body = learn.model[0].cpu().eval(); enc.eval()
     x = torch.randn(2, 3, 32, 32)
     assert torch.allclose(enc.forward_features(x), body.forward_features(x), atol=1e-5)
 

@@ -9,7 +9,7 @@ def run(*args):
 
 def test_evaluate_model_files_calibration_and_tta(first_store, smoke_learner, tmp_path):
     from cosmic_morph.evaluate import evaluate_model, expected_calibration_error
-    from cosmic_morph.train import load_model
+    from cosmic_morph.models.core import load_model
     _, model = smoke_learner
     md = tmp_path/"model"; shutil.copytree(model, md)      # the shared smoke model must stay uncalibrated
     m = load_manifest(first_store)

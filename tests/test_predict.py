@@ -90,7 +90,7 @@ def _model_copy(model, tmp_path, **config):
     return d
 
 def test_temperature_in_config_gives_calibrated_probs(smoke_learner, source, tmp_path):
-    from cosmic_morph.train import load_model
+    from cosmic_morph.models.core import load_model
     from cosmic_morph.inference import read_image, preprocess
     _, model = smoke_learner
     img = tmp_path/"a.png"; Image.fromarray(source).save(img)

@@ -23,7 +23,7 @@ def test_rejected_manifest_leaves_store_intact(tmp_path):
 
 def test_serving_matches_training_preprocessing(first_store, smoke_learner):
     "fastai's validation pipeline and `predict`'s hand-written one give the same probabilities."
-    from cosmic_morph.train import load_model
+    from cosmic_morph.models.core import load_model
     from cosmic_morph.inference import predict
     learn, model_dir = smoke_learner
     probs_fastai, _ = learn.get_preds(dl=learn.dls.valid)
