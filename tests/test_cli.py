@@ -96,7 +96,7 @@ def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
             "--opt", "adamw")   # torch's AdamW (the gpu profile's optimizer) through the whole path
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["arch"] == "d4cnn"
-    assert json.loads((model/"config.json").read_text())["training"]["profile"]["opt"] == "adamw"
+    assert json.loads((model/"config.json").read_text())["opt"] == "adamw"
     r = run("evaluate", "--store", first_store, "--model", model, "--out", tmp_path/"eval", "--no-calibrate")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["n"] == 12 and (tmp_path/"eval"/"gradcam.png").stat().st_size > 1000
