@@ -87,6 +87,8 @@ class TrainConfig(Config):
     opt: str = setting("optimizer: fastai's Adam or torch's AdamW (faster on CUDA)", default="adam", gpu="adamw",
                        choices=OPTIMIZERS)
     imbalance: str = setting("how to fight class imbalance", default="weighted", smoke="none", choices=IMBALANCE)
+    label_smoothing: float = setting("cross-entropy label smoothing: the weight moved from the label to all classes",
+                                     default=0.0)
     patience: int|None = setting("early stopping: epochs without a better valid loss (None: off)")
     mixed_precision: bool = setting("train in mixed precision on CUDA", default=False, gpu=True)
     num_threads: int|None = setting("torch CPU threads (None: every core)", smoke=1, flag="--threads")

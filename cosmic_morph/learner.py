@@ -25,13 +25,16 @@ __all__ = ['imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 
 
 # %% ../nbs/07f_learner.ipynb #6c73f781
 def imbalance_loss(imbalance:str, # none | weighted | sampler | focal
-                   y_train=None, n_classes:int|None=None, device=None):
+                   y_train=None, n_classes:int|None=None, device=None,
+                   label_smoothing:float=0.0): # cross-entropy only
     "The loss function for an `imbalance` strategy."
     if imbalance not in IMBALANCE:
         raise ValueError(f"unknown imbalance {imbalance!r}: choose one of {', '.join(IMBALANCE)}")
-    if imbalance == "weighted": return CrossEntropyLossFlat(weight=class_weights(y_train, n_classes).to(device or "cpu"))
-    if imbalance == "focal": return FocalLossFlat(gamma=2.0)
-    return CrossEntropyLossFlat()
+    if imbalance == "focal":
+        if label_smoothing: raise ValueError("label_smoothing applies to cross-entropy, not to imbalance='focal'")
+        return FocalLossFlat(gamma=2.0)
+    w = class_weights(y_train, n_classes).to(device or "cpu") if imbalance == "weighted" else None
+    return CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing)
 
 # %% ../nbs/07f_learner.ipynb #09a64592
 def optimizer(name:str): # `adam` (fastai's) or `adamw` (torch's, same hyper-parameters)
@@ -119,7 +122,8 @@ def classifier_learner(dls, # `DataLoaders` from `manifest_dataloaders`
                        device, progress:bool=True) -> Learner:
     "A fastai `Learner` for `model` on `dls` set up as `cfg` says."
     opt_func = optimizer(cfg.opt)
-    learn = Learner(dls, model, loss_func=imbalance_loss(cfg.imbalance, dls.train_ds.y, len(dls.vocab), device),
+    loss = imbalance_loss(cfg.imbalance, dls.train_ds.y, len(dls.vocab), device, cfg.label_smoothing)
+    learn = Learner(dls, model, loss_func=loss,
                     splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out,
                     model_dir="checkpoint", opt_func=opt_func)
     async_loop(learn, progress)
