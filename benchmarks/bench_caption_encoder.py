@@ -20,8 +20,11 @@ from cosmic_morph.synthetic import ingest_synthetic, vote_attributes, truth_attr
 from cosmic_morph.split import split_store
 from cosmic_morph.data.images import channel_stats, image_cache
 from cosmic_morph.inference import d4_views
-from cosmic_morph.captioning import (caption_profile, caption_rows, encoder_from_spec, pretrain_encoder, images_tensor,
-                                     normalise, factual_scores, VoteLoss)
+from cosmic_morph.config import CaptionConfig
+from cosmic_morph.captioning.metrics import factual_scores
+from cosmic_morph.captioning.encoder import encoder_from_spec, images_tensor, normalise
+from cosmic_morph.captioning.pretrain import pretrain_encoder, VoteLoss
+from cosmic_morph.captioning.training import caption_rows
 
 @torch.no_grad()
 def predicted_votes(encoder, head, spec, store, rows, columns, vote_loss="questions", batch_size=64) -> list:
@@ -43,18 +46,18 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"caption_encoder.json"))
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    p = caption_profile(a.profile, n_images=a.n, image_size=a.size, encoder_epochs=a.epochs)
+    cfg = CaptionConfig.for_profile(a.profile, n_images=a.n, image_size=a.size, encoder_epochs=a.epochs)
     store = a.store or tempfile.mkdtemp(prefix="cm-bench-capenc-")
     if not a.store:
-        ingest_synthetic(store, n=p["n_images"], seed=a.seed, size=p["image_size"]); split_store(store, seed=a.seed)
+        ingest_synthetic(store, n=cfg.n_images, seed=a.seed, size=cfg.image_size); split_store(store, seed=a.seed)
     m = load_manifest(store)
     tr, te = caption_rows(m, "train"), caption_rows(m, "test")
     columns = [c for c in tr.columns if c.startswith("vote_") and tr[c].notna().any()]   # the order `pretrain_encoder` learns
     t0 = time.time()
-    enc, spec = encoder_from_spec(p["encoder"], p["image_size"])
+    enc, spec = encoder_from_spec(cfg.encoder, cfg.image_size)
     take = tr.sample(min(256, len(tr)), random_state=a.seed)
     spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
-    losses, head = pretrain_encoder(enc, spec, store, tr, p["encoder_epochs"], lr=p["lr"], seed=a.seed, device="cpu", return_head=True, vote_loss=a.vote_loss)
+    losses, head = pretrain_encoder(enc, spec, store, tr, cfg.encoder_epochs, lr=cfg.lr, seed=a.seed, device="cpu", return_head=True, vote_loss=a.vote_loss)
     t_train = time.time() - t0
     truth = [truth_attributes(x) for x in te["meta"]]
     pv = predicted_votes(enc, head, spec, store, te, columns, a.vote_loss)
@@ -70,7 +73,8 @@ def main(argv=None):
     res = dict(command=" ".join(["python benchmarks/bench_caption_encoder.py"] + list(sys.argv[1:] if argv is None else argv)),
                machine=dict(description="2-core CPU, 24 GiB, no GPU", cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
                             platform=platform.platform(), torch=torch.__version__),
-               date=datetime.now(timezone.utc).isoformat(timespec="seconds"), profile=p, seed=a.seed,
+               date=datetime.now(timezone.utc).isoformat(timespec="seconds"), profile=dict(cfg.to_dict(), profile=a.profile),
+               seed=a.seed,
                n=dict(train=len(tr), test=len(te)), pretrain_losses=losses, train_seconds=round(t_train, 1),
                vote_loss=a.vote_loss,
                encoder_votes=factual_scores(pred, truth), simulated_votes=factual_scores(ref, truth),

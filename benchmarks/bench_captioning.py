@@ -7,15 +7,17 @@ vote fractions helps compared with a frozen random-init encoder.
     python benchmarks/bench_captioning.py                          # cpu profile, n=800 at 64 px, seed 0
     python benchmarks/bench_captioning.py --encoder-epochs 0 6     # frozen random encoder vs vote-pretrained
 """
-import argparse, json, os, platform, sys, tempfile, time
+import argparse, dataclasses, json, os, platform, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, torch
 
 from cosmic_morph.synthetic import ingest_synthetic
 from cosmic_morph.split import split_store
-from cosmic_morph.captioning import (train_captioner, caption_rows, caption_split, evaluate_captions, factual_accuracy,
-                                     synthetic_references, caption_profile, reference_lists, factual_scores, FACT_ATTRIBUTES)
+from cosmic_morph.config import CaptionConfig
+from cosmic_morph.captioning.metrics import evaluate_captions, factual_accuracy, factual_scores, FACT_ATTRIBUTES
+from cosmic_morph.captioning.training import (train_captioner, caption_rows, caption_split, synthetic_references,
+                                              reference_lists)
 
 def facts_per_image(hyps, rows):
     "Per caption: how many attributes it asserts and how many of those are true (the micro-average's numerator and denominator)."
@@ -55,18 +57,21 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"captioning.json"))
     ap.add_argument("--captions-out", default="", help="also write every test caption here (JSONL: image_id, method, hypothesis, references)")
     a = ap.parse_args(argv)
-    p = caption_profile(a.profile, n_images=a.n, image_size=a.size, epochs=a.epochs, views=a.views, batch_size=a.batch_size)
+    cfg = CaptionConfig.for_profile(a.profile, n_images=a.n, image_size=a.size, epochs=a.epochs, views=a.views,
+                                    batch_size=a.batch_size, attention=bool(a.attention), vote_loss=a.vote_loss,
+                                    condition=None if a.condition is None else bool(a.condition),
+                                    decoder_threads=a.threads or 1)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     if a.threads: torch.set_num_threads(a.threads)
     res = dict(command=" ".join(["python benchmarks/bench_captioning.py"] + list(sys.argv[1:] if argv is None else argv)),
                machine=dict(description="2-core CPU, 24 GiB, no GPU" if not torch.cuda.is_available() else torch.cuda.get_device_name(),
                             cpu_count=os.cpu_count(), threads=torch.get_num_threads(), platform=platform.platform(), torch=torch.__version__),
-               date=datetime.now(timezone.utc).isoformat(timespec="seconds"), profile=p, seed=a.seed, n_refs=a.n_refs,
+               date=datetime.now(timezone.utc).isoformat(timespec="seconds"), profile=dict(cfg.to_dict(), profile=a.profile), seed=a.seed, n_refs=a.n_refs,
                decoding=dict(beam_width=a.beam_width, alpha=a.alpha, top_p=a.top_p, temperature=a.temperature), runs=[])
     store = a.store or tempfile.mkdtemp(prefix="cm-bench-cap-")
     t0 = time.time()
     if not a.store:
-        ingest_synthetic(store, n=p["n_images"], seed=a.seed, size=p["image_size"])
+        ingest_synthetic(store, n=cfg.n_images, seed=a.seed, size=cfg.image_size)
         split_store(store, seed=a.seed)
     from cosmic_morph.manifest import load_manifest
     m = load_manifest(store); res["render_seconds"] = round(time.time() - t0, 1) if not a.store else None
@@ -78,9 +83,8 @@ def main(argv=None):
     res["reference"] = dict(**evaluate_captions([r[1:] for r in refs_test], ceiling),
                             **{k: v for k, v in factual_accuracy(ceiling, test).items() if v is not None})
     for ee in a.encoder_epochs:
-        model = train_captioner(m, store, None, profile=a.profile, encoder_epochs=ee, image_size=p["image_size"],
-                                epochs=p["epochs"], views=p["views"], batch_size=p["batch_size"], attention=bool(a.attention), vote_loss=a.vote_loss,
-                                condition=None if a.condition is None else bool(a.condition), refs=refs, seed=a.seed, device=dev, decoder_threads=a.threads or 1)
+        run_cfg = cfg if ee is None else dataclasses.replace(cfg, encoder_epochs=ee)
+        model = train_captioner(m, store, None, run_cfg, refs=refs, seed=a.seed, device=dev)
         run = dict(encoder_epochs=model.config["encoder"]["pretrain_epochs"], attention=bool(a.attention), vote_loss=a.vote_loss,
                    condition=bool(model.config["decoder"].get("vote_groups")),
                    train_seconds=model.config["training"]["seconds"],

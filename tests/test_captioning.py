@@ -6,11 +6,16 @@ import numpy as np, pytest, torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from cosmic_morph.captioning import (bleu_scores, diversity, evaluate_captions_file, CaptionFileError, Vocab, START, END,
-                                     PAD, CaptionDecoder, decoder_loss, greedy_decode, beam_decode, sample_decode,
-                                     compute_features, encoder_from_spec, train_captioner, load_captioner,
-                                     CaptionerLoadError, caption_images, caption_split, caption_rows, factual_accuracy,
-                                     synthetic_references, torch_threads)
+from cosmic_morph.config import CaptionConfig
+from cosmic_morph.captioning.vocab import Vocab, START, END, PAD
+from cosmic_morph.captioning.metrics import (bleu_scores, diversity, evaluate_captions_file, CaptionFileError,
+                                             factual_accuracy)
+from cosmic_morph.captioning.encoder import compute_features, encoder_from_spec
+from cosmic_morph.captioning.decoder import CaptionDecoder, decoder_loss, torch_threads
+from cosmic_morph.captioning.decoding import greedy_decode, beam_decode, sample_decode
+from cosmic_morph.captioning.model import load_captioner, CaptionerLoadError
+from cosmic_morph.captioning.training import (train_captioner, caption_images, caption_split, caption_rows,
+                                              synthetic_references)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,8 @@ def synth_store(tmp_path_factory):
 def tiny_captioner(synth_store, tmp_path_factory):
     store, m = synth_store
     out = tmp_path_factory.mktemp("cap")/"captioner"
-    model = train_captioner(m, store, out, profile="smoke", epochs=1, seed=0, device="cpu", progress=False)
+    model = train_captioner(m, store, out, CaptionConfig.for_profile("smoke", epochs=1), seed=0, device="cpu",
+                            progress=False)
     return model, out
 
 
@@ -119,6 +125,7 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     cfg = json.loads((out/"config.json").read_text())
     assert cfg["kind"] == "captioner" and cfg["vocab"][:4] == ["<pad>", "<unk>", "<start>", "<end>"]
     assert cfg["encoder"]["image_size"] == 32 and len(cfg["encoder"]["mean"]) == 3 and len(cfg["training"]["history"]) == 1
+    assert CaptionConfig.from_dict(cfg["training"]["profile"]) == CaptionConfig.for_profile("smoke", epochs=1)
     assert cfg["decoder"]["vote_groups"] and sum(map(len, cfg["decoder"]["vote_groups"])) == len(model.decoder.vote_head.bias)
     assert torch.equal(model.decoder.vote_head.weight.cpu(), load_file(str(out/"model.safetensors"))["decoder.vote_head.weight"])
     # the pretraining head is kept for method "votes" (the conditioned decoder holds the same weights, frozen)
