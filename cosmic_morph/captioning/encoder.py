@@ -16,7 +16,8 @@ from tqdm import tqdm
 from safetensors.torch import save_file, load_file
 from ..config import default_device, get_logger
 from ..manifest import ImageStore, as_store
-from ..train import load_rgb, load_model
+from ..data.images import load_rgb
+from ..models.core import load_model, create_body
 from ..inference import d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
@@ -25,17 +26,16 @@ __all__ = ['create_encoder', 'encoder_from_spec', 'feature_grid', 'images_tensor
 
 # %% ../../nbs/09c_caption_encoder.ipynb #bffe68fb
 def create_encoder(arch:str) -> nn.Module:
-    "A timm CNN body (`num_classes=0`, no pooling) with random weights; `forward_features` gives the feature map."
-    import timm
-    try: return timm.create_model(arch, pretrained=False, num_classes=0, global_pool="")
-    except RuntimeError as e: raise ValueError(f"unknown encoder architecture {arch!r}: {e}") from None
+    "The classifier factory's body of `arch` (`create_body`), random weights; `forward_features` gives the feature map."
+    try: return create_body(arch)
+    except ValueError as e: raise ValueError(f"unknown encoder architecture {arch!r}") from None
 
 def encoder_from_spec(encoder:str, image_size:int|None=None) -> tuple:
     "(`nn.Module`, spec) for a timm architecture name or a classifier folder written by `train`."
     p = Path(encoder)
     if p.is_dir():
         clf = load_model(p, device="cpu"); cfg = clf.config
-        enc = create_encoder(cfg["arch"]); enc.load_state_dict(clf[0].model.state_dict())
+        enc = create_encoder(cfg["arch"]); enc.load_state_dict(clf[0].state_dict())
         get_logger().info(f"encoder: body of the classifier in {p} ({cfg['arch']}, {cfg['image_size']} px)")
         return enc, dict(arch=cfg["arch"], source=str(p), image_size=cfg["image_size"], mean=cfg["mean"],
                          std=cfg["std"])

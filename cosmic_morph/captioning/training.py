@@ -69,7 +69,7 @@ def _encoder_for(cfg:CaptionConfig, store:ImageStore|str, rows:pd.DataFrame, see
     "The encoder named by `cfg.encoder` and its spec, with the channel statistics of up to 256 `rows` if it has none."
     enc, spec = encoder_from_spec(cfg.encoder, cfg.image_size)
     if spec["mean"] is None:
-        from cosmic_morph.train import channel_stats, image_cache     # statistics of up to 256 training images
+        from cosmic_morph.data.images import channel_stats, image_cache     # statistics of up to 256 training images
         take = rows.sample(min(256, len(rows)), random_state=seed)
         spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
     return enc, spec
