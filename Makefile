@@ -8,7 +8,7 @@ PROFILE ?= cpu
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: run test check nbtest pytest smoke docs bench clean-venv
+.PHONY: run test check nbtest pytest smoke docs docs-check readme bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ docs: $(STAMP)
 	  echo "quarto not found: rendering notebooks to static HTML in _docs/ (offline fallback)"; \
 	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb; \
 	  echo "open _docs/index.html"; fi
+
+## make readme: README.md from nbs/index.ipynb (the index notebook is the source; tests/test_docs.py checks they agree)
+readme:
+	$(PYTHON) tools/make_readme.py
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
