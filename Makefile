@@ -41,12 +41,27 @@ smoke: $(STAMP)
 	rm -rf runs/smoke
 	$(BIN)/cosmic-morph run --profile smoke --out runs/smoke
 
-## make docs: Quarto site where Quarto exists (GitHub runners); otherwise an offline HTML build of the notebooks
+## make docs: the docs site in _docs/. nbdev-docs (Quarto) where Quarto exists; otherwise MkDocs over the chapters as
+## executed by the newest runs/*/ (RUN=runs/ID picks one), the results chapter executed now (tools/build_docs.py)
+DOCS_STAMP := $(VENV)/.docs-installed
+RUN ?=
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+ifneq ($(shell command -v quarto),)
 docs: $(STAMP)
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else \
-	  echo "quarto not found: rendering notebooks to static HTML in _docs/ (offline fallback)"; \
-	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb; \
-	  echo "open _docs/index.html"; fi
+	$(BIN)/nbdev-docs
+else
+docs: $(DOCS_STAMP)
+	$(BIN)/python tools/build_docs.py $(if $(RUN),--run $(RUN))
+endif
+
+## make docs-check: every page of _docs/ in headless Chromium (Debian: apt-get install chromium): loads, has a title
+## and content, its figures resolve; screenshots into _docs_check/. Not in `make test`: it needs a browser and a build.
+docs-check: $(STAMP)
+	$(BIN)/python tools/check_docs.py --site _docs
 
 ## make readme: README.md from nbs/index.ipynb (the index notebook is the source; tests/test_docs.py checks they agree)
 readme:
