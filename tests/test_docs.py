@@ -47,3 +47,41 @@ def test_headline_numbers_are_the_measured_ones():
     }
     missing = [s for s in shown if s not in README]
     assert missing == [], f"README headline numbers differ from the JSON: {missing}"
+
+def _nb(path:Path, outputs=False):
+    cell = dict(cell_type="code", source=["1+1"], metadata={}, execution_count=None,
+                outputs=[dict(output_type="stream", name="stdout", text="2\n")] if outputs else [])
+    path.write_text(json.dumps(dict(cells=[cell], metadata={}, nbformat=4, nbformat_minor=5)))
+
+def test_docs_take_executed_chapters_from_the_newest_run(tmp_path):
+    from build_docs import chapter_sources, latest_run
+    nbs = tmp_path/"nbs"; nbs.mkdir()
+    for n in ["00_a", "05_eda", "07_train", "index", "_scratch"]: _nb(nbs/f"{n}.ipynb")
+    assert latest_run(tmp_path/"runs") is None
+    old, new = tmp_path/"runs"/"old"/"notebooks", tmp_path/"runs"/"new"/"notebooks"
+    old.mkdir(parents=True); new.mkdir(parents=True)
+    _nb(old/"05_eda.ipynb", outputs=True); _nb(new/"07_train.ipynb", outputs=True)
+    _nb(new/"07_train-gz5.ipynb", outputs=True); _nb(new/"05_eda.ipynb")           # not executed: the clean one is used
+    import os, time; t = time.time(); os.utime(old/"05_eda.ipynb", (t - 60, t - 60))
+    run = latest_run(tmp_path/"runs")
+    assert run == tmp_path/"runs"/"new"
+    pages = chapter_sources(nbs, run)
+    assert [n for n, _ in pages] == ["00_a", "05_eda", "07_train", "07_train-gz5"]
+    assert dict(pages)["07_train"] == new/"07_train.ipynb" and dict(pages)["05_eda"] == nbs/"05_eda.ipynb"
+    assert [n for n, _ in chapter_sources(nbs, None)] == ["00_a", "05_eda", "07_train"]
+
+def test_docs_home_links_point_at_the_repository():
+    from build_docs import index_markdown
+    home = index_markdown("https://example.org/r")
+    assert "](https://example.org/r/blob/main/data/README.md)" in home
+    assert "[cpu]: https://example.org/r/blob/main/benchmarks/results/pipeline_cpu_2026-11-23.json" in home
+    assert not home.startswith("<!--")
+
+def test_docs_staging_hides_nbdev_directive_cells(tmp_path):
+    from build_docs import stage_notebook
+    cells = [dict(cell_type="code", source=[s], metadata={}, outputs=[], execution_count=None)
+             for s in ["#| default_exp x", "#| hide\nimport a", "#| export\ndef f(): pass", "f()"]]
+    src = tmp_path/"a.ipynb"; src.write_text(json.dumps(dict(cells=cells, metadata={}, nbformat=4, nbformat_minor=5)))
+    stage_notebook(src, tmp_path/"b.ipynb")
+    kept = ["".join(c["source"]) for c in json.loads((tmp_path/"b.ipynb").read_text())["cells"]]
+    assert kept == ["#| export\ndef f(): pass", "f()"]

@@ -2,7 +2,7 @@
 
 Where Quarto exists `make docs` runs nbdev-docs instead; this is the build for machines without it.
 Usage: python tools/build_docs.py [--run runs/ID] [--out _docs] [--stage _docs_src]"""
-import argparse, json, os, re, shutil, subprocess, sys, time, tomllib
+import argparse, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,13 @@ def index_markdown(repo_url:str) -> str:
         return f"{m.group(1)}{repo_url}/blob/main/{target}"
     return re.sub(r"(\]\(|^\[\w+\]: )([^)\s]+)", absolute, text, flags=re.M)
 
+def project_name_and_repo(pyproject:Path) -> tuple:
+    "The project's name and repository URL from pyproject.toml (a regex: tomllib needs Python 3.11)."
+    text = pyproject.read_text()
+    name = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.M)
+    repo = re.search(r'^Repository\s*=\s*"([^"]+)"', text, flags=re.M)
+    return (name.group(1) if name else "docs"), (repo.group(1) if repo else "")
+
 def mkdocs_config(pages:list, site_name:str, repo_url:str, site_dir:Path) -> dict:
     "mkdocs.yml as a dict: material theme without web fonts, mkdocs-jupyter rendering stored outputs only."
     return {"site_name": site_name, "repo_url": repo_url, "site_dir": str(site_dir), "docs_dir": "docs",
@@ -69,8 +76,7 @@ def mkdocs_config(pages:list, site_name:str, repo_url:str, site_dir:Path) -> dic
 def build(run:Path|None, out:Path, stage:Path, execute_results=True) -> dict:
     "Stage the pages into `stage`, write its mkdocs.yml, run `mkdocs build`; return what went in."
     t0 = time.time()
-    meta = tomllib.loads((ROOT/"pyproject.toml").read_text())["project"]
-    repo_url = meta.get("urls", {}).get("Repository", "")
+    name, repo_url = project_name_and_repo(ROOT/"pyproject.toml")
     if stage.exists(): shutil.rmtree(stage)
     (stage/"docs").mkdir(parents=True)
     pages = chapter_sources(ROOT/"nbs", run)
@@ -82,7 +88,7 @@ def build(run:Path|None, out:Path, stage:Path, execute_results=True) -> dict:
         else: shutil.copy(src, dest)
         stage_notebook(dest, dest)
     (stage/"docs"/"index.md").write_text(index_markdown(repo_url))
-    (stage/"mkdocs.yml").write_text(json.dumps(mkdocs_config(pages, meta["name"], repo_url, out.resolve()), indent=1))
+    (stage/"mkdocs.yml").write_text(json.dumps(mkdocs_config(pages, name, repo_url, out.resolve()), indent=1))
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")   # mkdocs-jupyter caches into the working directory: the stage
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", "mkdocs.yml"], cwd=stage, env=env, check=True)
     executed = [n for n, src in pages if n == "12_results" and execute_results or src.parent != ROOT/"nbs"]
