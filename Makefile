@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make run: the main job — every notebook through papermill on the offline default data (FIRST), cpu profile
+## (MPLBACKEND is unset for papermill's kernels: with Agg they keep no figures, and the docs show the executed notebooks)
 run: $(STAMP)
-	$(BIN)/cosmic-morph run --profile $(PROFILE)
+	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile $(PROFILE)
 
 ## make test: library/notebook sync, clean notebooks, nbdev-test, pytest, and a papermill smoke run of the pipeline
 test: check nbtest pytest smoke
@@ -39,7 +40,7 @@ pytest: $(STAMP)
 
 smoke: $(STAMP)
 	rm -rf runs/smoke
-	$(BIN)/cosmic-morph run --profile smoke --out runs/smoke
+	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile smoke --out runs/smoke
 
 ## make docs: the docs site in _docs/. nbdev-docs (Quarto) where Quarto exists; otherwise MkDocs over the chapters as
 ## executed by the newest runs/*/ (RUN=runs/ID picks one), the results chapter executed now (tools/build_docs.py)

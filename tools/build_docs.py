@@ -40,6 +40,33 @@ def stage_notebook(src:Path, dest:Path):
     nb["cells"] = [c for c in nb["cells"] if not (c["cell_type"] == "code" and HIDDEN.match("".join(c["source"])))]
     dest.write_text(json.dumps(nb))
 
+# Figures a run saves as files, by the chapter that draws them: shown on that chapter's page when the executed notebook
+# holds none inline (a kernel started with MPLBACKEND=Agg draws nothing into the notebook)
+RUN_FIGURES = {"04_synthetic": ["synthetic_*.png"], "05_eda": ["eda/*.png"], "06_split": ["split*.png"],
+               "07_train": ["model/*.png"], "08b_evaluate": ["*.png"], "07_train-gz5": ["gz5/model/*.png"],
+               "08b_evaluate-gz5": ["gz5/*.png"], "09_captioning": ["captioning/*.png", "captioning/*/*.png"]}
+
+def inline_images(nb:dict) -> int:
+    "How many image outputs a notebook holds."
+    return sum(any(k.startswith("image/") for k in o.get("data", {}))
+               for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+def add_run_figures(nb_path:Path, name:str, run:Path, docs:Path) -> int:
+    "Append the figures `run` saved for chapter `name` to its staged page when it shows none inline; returns how many."
+    nb = json.loads(nb_path.read_text())
+    owned = {f for pats in RUN_FIGURES.values() for pat in pats if pat != "*.png" for f in run.glob(pat)}
+    figs = sorted(f for pat in RUN_FIGURES.get(name, []) for f in run.glob(pat) if pat != "*.png" or f not in owned)
+    if inline_images(nb) or not figs: return 0
+    (docs/"figures"/name).mkdir(parents=True, exist_ok=True)
+    lines = ["## Figures saved by this run\n", "\n",
+             f"The executed notebook holds no inline figures; these are the files it saved into `{run.name}/`.\n", "\n"]
+    for f in figs:
+        shutil.copy(f, docs/"figures"/name/f.name)
+        lines += [f"![{f.relative_to(run)}](figures/{name}/{f.name})\n", "\n"]
+    nb["cells"].append(dict(cell_type="markdown", metadata={}, source=lines))
+    nb_path.write_text(json.dumps(nb))
+    return len(figs)
+
 def execute(src:Path, dest:Path, cwd:Path, timeout=300):
     "Run a notebook top to bottom with nbconvert (cwd = `cwd`), writing the executed copy to `dest`."
     import nbformat
@@ -87,6 +114,7 @@ def build(run:Path|None, out:Path, stage:Path, execute_results=True) -> dict:
         if execute_results and name == "12_results": execute(src, dest, cwd=ROOT/"nbs")
         else: shutil.copy(src, dest)
         stage_notebook(dest, dest)
+        if run and src.parent != ROOT/"nbs": add_run_figures(dest, name, run, stage/"docs")
     (stage/"docs"/"index.md").write_text(index_markdown(repo_url))
     (stage/"mkdocs.yml").write_text(json.dumps(mkdocs_config(pages, name, repo_url, out.resolve()), indent=1))
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")   # mkdocs-jupyter caches into the working directory: the stage
