@@ -85,3 +85,17 @@ def test_docs_staging_hides_nbdev_directive_cells(tmp_path):
     stage_notebook(src, tmp_path/"b.ipynb")
     kept = ["".join(c["source"]) for c in json.loads((tmp_path/"b.ipynb").read_text())["cells"]]
     assert kept == ["#| export\ndef f(): pass", "f()"]
+
+def test_docs_show_a_runs_saved_figures_when_the_notebook_has_none(tmp_path):
+    from build_docs import add_run_figures
+    run, docs = tmp_path/"runs"/"r1", tmp_path/"docs"
+    (run/"eda").mkdir(parents=True); docs.mkdir()
+    for f in ["eda/samples.png", "eda/class_counts.png", "confusion.png", "synthetic_samples.png"]:
+        (run/f).write_bytes(b"\x89PNG fake")
+    _nb(docs/"05_eda.ipynb", outputs=True); _nb(docs/"08b_evaluate.ipynb")
+    assert add_run_figures(docs/"05_eda.ipynb", "05_eda", run, docs) == 2
+    assert add_run_figures(docs/"08b_evaluate.ipynb", "08b_evaluate", run, docs) == 1   # not the synthetic chapter's
+    assert (docs/"figures"/"05_eda"/"samples.png").exists()
+    last = "".join(json.loads((docs/"08b_evaluate.ipynb").read_text())["cells"][-1]["source"])
+    assert "](figures/08b_evaluate/confusion.png)" in last
+    _nb(docs/"06_split.ipynb"); assert add_run_figures(docs/"06_split.ipynb", "06_split", run, docs) == 0
