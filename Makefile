@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make run: the main job — every notebook through papermill on the offline default data (FIRST), cpu profile
-## (MPLBACKEND is unset for papermill's kernels: with Agg they keep no figures, and the docs show the executed notebooks)
+## (MPLBACKEND is unset for papermill's kernels: with Agg they keep no figures, and the docs show executed notebooks)
 run: $(STAMP)
 	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile $(PROFILE)
 

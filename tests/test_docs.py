@@ -9,7 +9,7 @@ from make_readme import readme_text
 README = (ROOT/"README.md").read_text()
 
 def test_readme_is_generated_from_index():
-    assert README == readme_text(ROOT/"nbs"/"index.ipynb"), "README.md is out of step with nbs/index.ipynb: run `make readme`"
+    assert README == readme_text(ROOT/"nbs"/"index.ipynb"), "README.md differs from nbs/index.ipynb: run `make readme`"
 
 def test_make_readme_check_flags_a_difference(tmp_path):
     out = tmp_path/"README.md"; out.write_text("# stale\n")

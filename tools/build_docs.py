@@ -96,7 +96,7 @@ def mkdocs_config(pages:list, site_name:str, repo_url:str, site_dir:Path) -> dic
     return {"site_name": site_name, "repo_url": repo_url, "site_dir": str(site_dir), "docs_dir": "docs",
             "use_directory_urls": False,
             "theme": {"name": "material", "font": False, "features": ["navigation.top"]},
-            "plugins": ["search", {"mkdocs-jupyter": {"execute": False, "include_source": False,
+            "plugins": ["search", {"mkdocs-jupyter": {"include": ["*.ipynb"], "execute": False, "include_source": False,
                                                        "include_requirejs": False, "ignore_h1_titles": False}}],
             "nav": [{"Home": "index.md"}] + [{name: f"{name}.ipynb"} for name, _ in pages]}
 
@@ -107,8 +107,8 @@ def build(run:Path|None, out:Path, stage:Path, execute_results=True) -> dict:
     if stage.exists(): shutil.rmtree(stage)
     (stage/"docs").mkdir(parents=True)
     pages = chapter_sources(ROOT/"nbs", run)
-    if run is None: print("no executed run found under runs/: the chapters show code only; figures need `make run` first")
-    else: print(f"chapters as executed in {run} ({sum(p.parent != ROOT/'nbs' for _, p in pages)} of {len(pages)} pages)")
+    if run is None: print("no executed run under runs/: the chapters show code only; figures need `make run` first")
+    else: print(f"chapters as executed in {run} ({sum(p.parent != ROOT/'nbs' for _, p in pages)}/{len(pages)} pages)")
     for name, src in pages:
         dest = stage/"docs"/f"{name}.ipynb"
         if execute_results and name == "12_results": execute(src, dest, cwd=ROOT/"nbs")
@@ -118,7 +118,8 @@ def build(run:Path|None, out:Path, stage:Path, execute_results=True) -> dict:
     (stage/"docs"/"index.md").write_text(index_markdown(repo_url))
     (stage/"mkdocs.yml").write_text(json.dumps(mkdocs_config(pages, name, repo_url, out.resolve()), indent=1))
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")   # mkdocs-jupyter caches into the working directory: the stage
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", "mkdocs.yml"], cwd=stage, env=env, check=True)
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--quiet", "-f", "mkdocs.yml"]
+    subprocess.run(cmd, cwd=stage, env=env, check=True)
     executed = [n for n, src in pages if n == "12_results" and execute_results or src.parent != ROOT/"nbs"]
     (out/"build.json").write_text(json.dumps(dict(run=str(run) if run else None, executed=executed), indent=1))
     print(f"built {len(pages) + 1} pages into {out}/ in {time.time() - t0:.1f} s; open {out}/index.html")

@@ -103,7 +103,7 @@ def main(argv=None):
             r["problems"].append("executed chapter shows no figure")
         if stem == "12_results" and r["figures"] < 2: r["problems"].append("results chapter shows fewer than 2 figures")
         results.append(r)
-        print(f"{'ok  ' if not r['problems'] else 'FAIL'} {name:28} {r['figures']:3d} figures {r['main_chars']:7d} chars "
+        print(f"{'ok  ' if not r['problems'] else 'FAIL'} {name:28} {r['figures']:3d} figures {r['main_chars']:7d} chars"
               f"{r['seconds']:5.1f} s  {'; '.join(r['problems'])}")
     a.shots_dir.mkdir(exist_ok=True)
     width, height = map(int, a.size.split(","))
@@ -111,10 +111,11 @@ def main(argv=None):
         shot = a.shots_dir/f"{stem}.png"
         chromium(browser, f"{base}{stem}.html", f"--screenshot={shot}", f"--window-size={width},{height*6}")
         top = crop_to_figures(shot, height)
-        print(f"screenshot {shot} ({shot.stat().st_size} bytes; the {height} px from {top} px down, where the figures are)")
+        print(f"screenshot {shot} ({shot.stat().st_size} bytes; {height} px from {top} px down, where the figures are)")
     srv.shutdown()
     bad = [r for r in results if r["problems"]]
-    summary = dict(site=str(a.site), run=build.get("run"), pages=len(results), figures=sum(r["figures"] for r in results),
+    summary = dict(site=str(a.site), run=build.get("run"), pages=len(results),
+                   figures=sum(r["figures"] for r in results),
                    failed=len(bad), seconds=round(time.time() - t0, 1), results=results)
     (a.shots_dir/"check.json").write_text(json.dumps(summary, indent=1))
     print(f"{len(results)} pages, {summary['figures']} figures, {len(bad)} failed, {summary['seconds']} s")

@@ -6,7 +6,7 @@ import argparse, json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = "<!-- Generated from nbs/index.ipynb by `make readme` (tools/make_readme.py): edit the notebook, not this file. -->"
+HEADER = "<!-- Generated from nbs/index.ipynb by `make readme` (tools/make_readme.py): edit the notebook, not this. -->"
 
 def cell_markdown(cell:dict) -> str:
     "A cell as README markdown: markdown as it is, code fenced as python, `#| hide` cells left out."
