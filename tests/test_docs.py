@@ -92,8 +92,9 @@ def test_docs_show_a_runs_saved_figures_when_the_notebook_has_none(tmp_path):
     (run/"eda").mkdir(parents=True); docs.mkdir()
     for f in ["eda/samples.png", "eda/class_counts.png", "confusion.png", "synthetic_samples.png"]:
         (run/f).write_bytes(b"\x89PNG fake")
+    (run/"not_an_image.png").write_text("the CLI chapter's bad input")
     _nb(docs/"05_eda.ipynb", outputs=True); _nb(docs/"08b_evaluate.ipynb")
-    assert add_run_figures(docs/"05_eda.ipynb", "05_eda", run, docs) == 2
+    assert add_run_figures(docs/"05_eda.ipynb", "05_eda", run, docs) == 2   # no image among its outputs
     assert add_run_figures(docs/"08b_evaluate.ipynb", "08b_evaluate", run, docs) == 1   # not the synthetic chapter's
     assert (docs/"figures"/"05_eda"/"samples.png").exists()
     last = "".join(json.loads((docs/"08b_evaluate.ipynb").read_text())["cells"][-1]["source"])

@@ -41,7 +41,7 @@ def stage_notebook(src:Path, dest:Path):
     dest.write_text(json.dumps(nb))
 
 # Figures a run saves as files, by the chapter that draws them: shown on that chapter's page when the executed notebook
-# holds none inline (a kernel started with MPLBACKEND=Agg draws nothing into the notebook)
+# holds fewer inline (a kernel started with MPLBACKEND=Agg keeps only IPython.display images in the notebook)
 RUN_FIGURES = {"04_synthetic": ["synthetic_*.png"], "05_eda": ["eda/*.png"], "06_split": ["split*.png"],
                "07_train": ["model/*.png"], "08b_evaluate": ["*.png"], "07_train-gz5": ["gz5/model/*.png"],
                "08b_evaluate-gz5": ["gz5/*.png"], "09_captioning": ["captioning/*.png", "captioning/*/*.png"]}
@@ -52,14 +52,15 @@ def inline_images(nb:dict) -> int:
                for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 def add_run_figures(nb_path:Path, name:str, run:Path, docs:Path) -> int:
-    "Append the figures `run` saved for chapter `name` to its staged page when it shows none inline; returns how many."
+    "Append the figures `run` saved for chapter `name` to its page when it shows fewer inline; returns how many."
     nb = json.loads(nb_path.read_text())
     owned = {f for pats in RUN_FIGURES.values() for pat in pats if pat != "*.png" for f in run.glob(pat)}
-    figs = sorted(f for pat in RUN_FIGURES.get(name, []) for f in run.glob(pat) if pat != "*.png" or f not in owned)
-    if inline_images(nb) or not figs: return 0
+    figs = sorted(f for pat in RUN_FIGURES.get(name, []) for f in run.glob(pat)
+                  if (pat != "*.png" or f not in owned) and f.read_bytes()[:4] == b"\x89PNG")   # not the CLI's bad input
+    if inline_images(nb) >= len(figs): return 0                  # drawn inline already (a run with the inline backend)
     (docs/"figures"/name).mkdir(parents=True, exist_ok=True)
     lines = ["## Figures saved by this run\n", "\n",
-             f"The executed notebook holds no inline figures; these are the files it saved into `{run.name}/`.\n", "\n"]
+             f"The executed notebook holds fewer figures than it saved into `{run.name}/`; here are the files.\n", "\n"]
     for f in figs:
         shutil.copy(f, docs/"figures"/name/f.name)
         lines += [f"![{f.relative_to(run)}](figures/{name}/{f.name})\n", "\n"]
