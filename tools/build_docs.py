@@ -73,7 +73,10 @@ def execute(src:Path, dest:Path, cwd:Path, timeout=300):
     import nbformat
     from nbconvert.preprocessors import ExecutePreprocessor
     nb = nbformat.read(src, as_version=4)
-    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(cwd)}})
+    backend = os.environ.pop("MPLBACKEND", None)   # the Makefile's Agg would keep the figures out of the notebook
+    try: ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(cwd)}})
+    finally:
+        if backend is not None: os.environ["MPLBACKEND"] = backend
     nbformat.write(nb, dest)
 
 def index_markdown(repo_url:str) -> str:

@@ -114,7 +114,10 @@ def main(argv=None):
         print(f"screenshot {shot} ({shot.stat().st_size} bytes; {height} px from {top} px down, where the figures are)")
     srv.shutdown()
     bad = [r for r in results if r["problems"]]
-    summary = dict(site=str(a.site), run=build.get("run"), pages=len(results),
+    summary = dict(what="docs site opened page by page in headless Chromium (tools/check_docs.py)",
+                   command="make docs-check", date=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                   browser=subprocess.run([browser, "--version"], capture_output=True, text=True).stdout.strip(),
+                   site=str(a.site), run=build.get("run"), pages=len(results),
                    figures=sum(r["figures"] for r in results),
                    failed=len(bad), seconds=round(time.time() - t0, 1), results=results)
     (a.shots_dir/"check.json").write_text(json.dumps(summary, indent=1))
