@@ -74,11 +74,12 @@ def check_page(browser:str, base:str, name:str) -> dict:
     return dict(page=name, title=p.title.strip(), main_chars=p.main_text, figures=figures, problems=problems)
 
 def crop_to_figures(png:Path, height:int, step=100) -> int:
-    "Crop a tall page screenshot to the `height` px band with the most colour (the figures); returns its top."
+    "Crop a tall page screenshot to the `height` px band densest in ink (the figures); returns its top."
     import numpy as np
     from PIL import Image
     im = Image.open(png).convert("RGB"); px = np.asarray(im).astype(int)
-    colour = (px.max(2) - px.min(2) > 40).sum(1); colour[:80] = 0           # skip the header bar
+    ink = ((px.max(2) - px.min(2) > 40) | (px.max(2) < 180)).sum(1)      # coloured or dark pixels per row
+    colour = np.where(ink > 300, ink, 0); colour[:80] = 0                   # dense rows only (figures, not code text)
     starts = range(0, max(1, len(colour) - height + 1), step)
     top = max(starts, key=lambda s: colour[s:s+height].sum())
     im.crop((0, top, im.width, min(top + height, im.height))).quantize(256).save(png, optimize=True)
