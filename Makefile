@@ -8,7 +8,7 @@ PROFILE ?= cpu
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: run test check nbtest pytest smoke docs bench clean-venv
+.PHONY: run test check nbtest pytest smoke docs docs-check readme bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make run: the main job — every notebook through papermill on the offline default data (FIRST), cpu profile
+## (MPLBACKEND is unset for papermill's kernels: with Agg they keep no figures, and the docs show executed notebooks)
 run: $(STAMP)
-	$(BIN)/cosmic-morph run --profile $(PROFILE)
+	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile $(PROFILE)
 
 ## make test: library/notebook sync, clean notebooks, nbdev-test, pytest, and a papermill smoke run of the pipeline
 test: check nbtest pytest smoke
@@ -39,14 +40,33 @@ pytest: $(STAMP)
 
 smoke: $(STAMP)
 	rm -rf runs/smoke
-	$(BIN)/cosmic-morph run --profile smoke --out runs/smoke
+	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile smoke --out runs/smoke
 
-## make docs: Quarto site where Quarto exists (GitHub runners); otherwise an offline HTML build of the notebooks
+## make docs: the docs site in _docs/. nbdev-docs (Quarto) where Quarto exists; otherwise MkDocs over the chapters as
+## executed by the newest runs/*/ (RUN=runs/ID picks one), the results chapter executed now (tools/build_docs.py)
+DOCS_STAMP := $(VENV)/.docs-installed
+RUN ?=
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+ifneq ($(shell command -v quarto),)
 docs: $(STAMP)
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev-docs; else \
-	  echo "quarto not found: rendering notebooks to static HTML in _docs/ (offline fallback)"; \
-	  $(BIN)/jupyter nbconvert --to html --output-dir _docs nbs/*.ipynb; \
-	  echo "open _docs/index.html"; fi
+	$(BIN)/nbdev-docs
+else
+docs: $(DOCS_STAMP)
+	$(BIN)/python tools/build_docs.py $(if $(RUN),--run $(RUN))
+endif
+
+## make docs-check: every page of _docs/ in headless Chromium (Debian: apt-get install chromium): loads, has a title
+## and content, its figures resolve; screenshots into _docs_check/. Not in `make test`: it needs a browser and a build.
+docs-check: $(STAMP)
+	$(BIN)/python tools/check_docs.py --site _docs
+
+## make readme: README.md from nbs/index.ipynb (the index notebook is the source; tests/test_docs.py checks they agree)
+readme:
+	$(PYTHON) tools/make_readme.py
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
