@@ -11,7 +11,7 @@ from urllib.request import urlopen
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio"]
-NEED_FIGURES = ["05_eda", "07_train", "08b_evaluate"]   # executed chapters that must show at least one figure
+NEED_FIGURES = ["05_eda", "07g_train", "08b_evaluate"]   # executed chapters that must show at least one figure
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"<svg", b"<?xml", b"RIFF")
 
 class PageParser(HTMLParser):
