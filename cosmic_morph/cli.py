@@ -99,9 +99,10 @@ def _train(a):
     from cosmic_morph.train import train
     cfg = settings_from_args(TrainConfig, a, a.profile)
     learn = train(load_manifest(a.store), a.store, a.out, cfg, profile=a.profile, taxonomy=a.taxonomy, seed=a.seed,
-                  resume=a.resume, figures=a.figures)
-    last = learn.cm_config["training"]["history"][-1]
-    print(json.dumps(dict(model=str(a.out), arch=cfg.arch, classes=learn.cm_config["classes"], **last)))
+                  resume=a.resume, figures=a.figures, distributed=a.distributed)
+    rec = learn.cm_config["training"]
+    if rec.get("distributed", {}).get("rank", 0): return   # under torchrun the first process reports
+    print(json.dumps(dict(model=str(a.out), arch=cfg.arch, classes=learn.cm_config["classes"], **rec["history"][-1])))
 
 def _train_parser(sub):
     "The `train` subcommand's flags: the run's own, then one per `TrainConfig` field (`add_settings`)."
@@ -111,6 +112,9 @@ def _train_parser(sub):
     s.add_argument("--taxonomy", default=None); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     s.add_argument("--figures", action="store_true", help="save lr_find.png and loss.png beside the model")
+    s.add_argument("--distributed", action="store_true",
+                   help="data-parallel training across the processes torchrun starts: "
+                        "torchrun --nproc_per_node N -m cosmic_morph train … --distributed")
     add_settings(s, TrainConfig)
     s.set_defaults(func=_train)
 

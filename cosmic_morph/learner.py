@@ -14,14 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, accuracy, F1Score, Callback,
-                               ProgressCallback, default_split, Adam, OptimWrapper, AvgSmoothLoss, to_detach)
+                               ProgressCallback, default_split, Adam, OptimWrapper, AvgSmoothLoss, to_detach,
+                               rank_distrib, find_bs)
+from torch.nn.parallel import DistributedDataParallel
 from safetensors.torch import save_file, load_file
 from .config import TrainConfig, IMBALANCE, OPTIMIZERS
 from .data.loaders import class_weights
 
 # %% auto #0
 __all__ = ['imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'DeviceAvgSmoothLoss', 'KeepLossOnDevice',
-           'LazyProgressCallback', 'async_loop', 'classifier_learner']
+           'LazyProgressCallback', 'async_loop', 'DataParallelTrainer', 'classifier_learner']
 
 # %% ../nbs/07f_learner.ipynb #6c73f781
 def imbalance_loss(imbalance:str, # none | weighted | sampler | focal
@@ -68,8 +70,11 @@ class EpochCheckpoint(Callback):
         self.state.update(phase=self.phase, epoch=self.epoch + 1)
     def after_epoch(self):
         if self.epoch < self.start_epoch: return   # an epoch skipped while resuming
-        self._record(); self.folder.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().cpu().contiguous() for k, v in self.learn.model.state_dict().items()}
+        self._record()
+        if rank_distrib(): return                  # under data-parallel training only the first process writes
+        self.folder.mkdir(parents=True, exist_ok=True)
+        model = getattr(self.learn.model, "module", self.learn.model)   # unwrapped from DistributedDataParallel
+        sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         _atomic(self.folder/"model.safetensors", lambda p: save_file(sd, str(p)))
         _atomic(self.folder/"optimizer.pt", lambda p: torch.save(_plain(self.learn.opt.state_dict()), p))
         _atomic(self.folder/"state.json", lambda p: p.write_text(json.dumps(self.state, indent=1, default=float)))
@@ -114,6 +119,25 @@ def async_loop(learn:Learner, progress:bool=True) -> Learner:
     if progress: learn.add_cb(LazyProgressCallback())
     learn.add_cb(KeepLossOnDevice())
     return learn
+
+# %% ../nbs/07f_learner.ipynb #2cb45220
+class DataParallelTrainer(Callback):
+    "Wrap the model in `DistributedDataParallel` and shard every loader for the duration of a fit."
+    order = 11   # before the Recorder (50), as fastai's DistributedTrainer
+    def __init__(self, rank:int, world:int, seed:int=0, device_ids=None):
+        self.rank, self.world, self.seed, self.device_ids = rank, world, seed, device_ids
+    def before_fit(self):
+        for dl in self.learn.dls.loaders: dl.shard(self.rank, self.world)
+        self.learn.model = DistributedDataParallel(self.learn.model, device_ids=self.device_ids)
+        torch.manual_seed(self.seed + 1000 * self.rank)   # own augmentation draws; Python's shuffle stays in step
+        self.counts = dict(train_batches=0, train_images=0, batches_per_epoch=len(self.learn.dls.train))
+    def after_batch(self):
+        if self.training: self.counts["train_batches"] += 1; self.counts["train_images"] += find_bs(self.learn.yb)
+    def after_fit(self):
+        model = self.learn.model.module
+        for t in model.state_dict().values(): torch.distributed.broadcast(t, 0)   # buffers too: one model everywhere
+        self.learn.model = model
+        for dl in self.learn.dls.loaders: dl.shard(0, 1)
 
 # %% ../nbs/07f_learner.ipynb #d72ab9ad
 def classifier_learner(dls, # `DataLoaders` from `manifest_dataloaders`

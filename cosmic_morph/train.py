@@ -7,7 +7,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 
 # %% ../nbs/07g_train.ipynb #55df9c45
 from __future__ import annotations
-import json, time, contextlib
+import json, time
 from dataclasses import replace
 from pathlib import Path
 import pandas as pd
@@ -18,11 +18,11 @@ from .config import TrainConfig, seed_everything, default_device, get_logger
 from .manifest import ImageStore
 from .data.loaders import manifest_dataloaders
 from .models.core import create_model, resolve_pretrained, save_model
-from .learner import classifier_learner, EpochCheckpoint, load_checkpoint
+from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataParallelTrainer
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'train']
+           'init_distributed', 'train']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -94,14 +94,21 @@ def _record(profile:str, seed:int, dev, pretrained, dls, state:dict, resumed_fro
                 data_seconds=round(t_data, 1), fit_seconds=round(t_fit, 1), torch=torch.__version__)
 
 # %% ../nbs/07g_train.ipynb #b6bafbc5
-def _distributed_ctx(learn:Learner, distributed:bool):
-    "fastai's `distrib_ctx` when `distributed`, else a context that does nothing."
-    if not distributed: return contextlib.nullcontext()
-    import importlib.util
-    if importlib.util.find_spec("accelerate") is None:
-        raise ImportError("distributed=True needs Hugging Face accelerate: pip install accelerate")
-    import fastai.distributed   # patches Learner.distrib_ctx
-    return learn.distrib_ctx()
+def init_distributed() -> tuple:
+    "`(rank, world_size)` of this process under `torchrun`, after joining the process group (NCCL on CUDA, else gloo)."
+    import os, torch.distributed as dist
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise ValueError("distributed training needs a launcher that sets RANK and WORLD_SIZE: "
+                         "torchrun --nproc_per_node N -m cosmic_morph train … --distributed")
+    if not dist.is_initialized():
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+def _data_parallel(learn:Learner, rank:int, world:int, seed:int, dev) -> Learner:
+    "`learn` with a `DataParallelTrainer` when there are several processes."
+    if world > 1: learn.add_cb(DataParallelTrainer(rank, world, seed, [dev.index] if dev.type == "cuda" else None))
+    return learn
 
 # %% ../nbs/07g_train.ipynb #e60b35b8
 def train(manifest:pd.DataFrame, # rows with split train/valid are used
@@ -113,7 +120,8 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           resume:bool=False,     # continue from `<out>/checkpoint` if there is one
           figures:bool=False,    # save the learning-rate finder and loss curves as PNGs into `out`
           lr_find:bool|None=None, # run the learning-rate finder for its figure (None: when `figures`)
-          progress:bool=True, distributed:bool=False,
+          progress:bool=True,
+          distributed:bool=False, # data-parallel across the processes `torchrun` started (see above)
           **overrides):          # `TrainConfig` fields replacing `cfg`'s (None keeps them)
     "Train (a frozen-body baseline when pretrained, then fine-tune); checkpoint each epoch; save to `out`."
     cfg = train_config(profile, cfg, **overrides)
@@ -121,23 +129,32 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     pretrained = resolve_pretrained(cfg.arch, cfg.pretrained)
     state = resume_state(folder, resume_settings(cfg, seed, pretrained), resume)
     resumed_from = dict(phase=state["phase"], epoch=state["epoch"]) if state["phase"] else None
-    seed_everything(seed); dev = default_device(); t0 = time.time()
+    rank, world = init_distributed() if distributed else (0, 1)
+    seed_everything(seed); dev = _process_device(default_device(), world); t0 = time.time()
     if cfg.num_threads: torch.set_num_threads(cfg.num_threads)   # e.g. 1 on a CPU shared with other jobs
-    dls = manifest_dataloaders(manifest, store, cfg, taxonomy=taxonomy, device=dev, progress=progress)
+    dls = manifest_dataloaders(manifest, store, cfg, taxonomy=taxonomy, device=dev, progress=progress and not rank)
     t_data = time.time() - t0
-    model = create_model(cfg.arch, len(dls.vocab), pretrained, ps=cfg.ps, lin_ftrs=cfg.lin_ftrs)
-    learn = classifier_learner(dls, model, cfg, out, dev, progress)
+    model = create_model(cfg.arch, len(dls.vocab), pretrained, ps=cfg.ps, lin_ftrs=cfg.lin_ftrs, verbose=not rank)
+    learn = _data_parallel(classifier_learner(dls, model, cfg, out, dev, progress and not rank), rank, world, seed, dev)
     t_fit = time.time()
-    with _distributed_ctx(learn, distributed):
-        fit_phases(learn, cfg, pretrained, folder, state, out, figures if lr_find is None else lr_find)
+    fit_phases(learn, cfg, pretrained, folder, state, out, (figures if lr_find is None else lr_find) and world == 1)
     t_fit = time.time() - t_fit
     if dev.type == "cuda" and cfg.mixed_precision: learn = learn.to_fp32()
     record = _record(profile, seed, dev, pretrained, dls, state, resumed_from, t0, t_data, t_fit)
+    if world > 1: record["distributed"] = dict(rank=rank, world_size=world, **learn.data_parallel_trainer.counts)
     learn.cm_config = model_config(cfg, dls, taxonomy, record)
+    if not rank: _save(learn, cfg, out, figures, record)
+    return learn
+
+def _process_device(dev, world:int):
+    "This process's device: its own GPU (`LOCAL_RANK`, set by `init_distributed`) under data-parallel training."
+    return torch.device("cuda", torch.cuda.current_device()) if dev.type == "cuda" and world > 1 else dev
+
+def _save(learn:Learner, cfg:TrainConfig, out:Path, figures:bool, record:dict):
+    "The model folder (and loss figure) of a finished run; the first process's job alone."
     save_model(learn.model, out, learn.cm_config)
     if figures: _loss_figure(learn, cfg.arch, out)
     get_logger().info(f"trained {cfg.arch} in {record['seconds']} s; saved to {out}")
-    return learn
 
 def _loss_figure(learn:Learner, arch:str, out:Path):
     "The fine-tuning loss curves, saved as `out/loss.png`."

@@ -7,9 +7,11 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/loaders.html.md"""
 
 # %% ../../nbs/07c_loaders.ipynb #1baa7d00
 from __future__ import annotations
+import math
 import pandas as pd
 import torch
-from fastai.vision.all import DataLoader, DataLoaders
+from fastai.vision.all import DataLoader, DataLoaders, to_detach, apply
+from fastcore.basics import patch_to
 from fastai.callback.data import WeightedDL
 from ..config import TrainConfig, default_device
 from ..manifest import ImageStore
@@ -41,15 +43,56 @@ class TensorDataset(torch.utils.data.Dataset):
 
 class TensorDL(DataLoader):
     "fastai `DataLoader` over a `TensorDataset` that slices whole batches at once (no per-item collation)."
+    rank, world, seen = 0, 1, 0   # this process's shard of every epoch (see `shard`), items yielded this epoch
     def create_batches(self, samps):
         idxs = torch.as_tensor(list(samps), device=self.dataset.x.device)   # one copy an epoch; sliced where the data is
+        self.seen = 0
         for i in range(0, len(idxs), self.bs):
             b = idxs[i:i + self.bs]
             if self.drop_last and len(b) < self.bs: return
+            self.seen += len(b)
             yield self.dataset.x[b], self.dataset.y[b]
 
 class WeightedTensorDL(TensorDL, WeightedDL):
     "`TensorDL` drawing its samples with replacement by per-item weights `wgts` (fastai's `WeightedDL`)."
+
+# %% ../../nbs/07c_loaders.ipynb #a818466c
+def _padded(n:int, world:int) -> int: return math.ceil(n / world) * world
+
+@patch_to(TensorDL)
+def shard(self, rank:int=0, world:int=1):
+    "Make this loader yield process `rank`'s part of each epoch out of `world` processes (`world=1`: all of it)."
+    self.rank, self.world = rank, world
+    return self
+
+@patch_to(TensorDL)
+def get_idxs(self):
+    "The epoch's order (shuffled or not, as fastai draws it), then this process's contiguous slice of it."
+    idxs = list(super(TensorDL, self).get_idxs())
+    if self.world == 1 or not idxs: return idxs
+    n_pad = _padded(len(idxs), self.world)
+    idxs += (idxs * (n_pad // len(idxs)))[:n_pad - len(idxs)]   # repeat from the start to fill the last slice
+    per = n_pad // self.world
+    return idxs[self.rank * per:(self.rank + 1) * per]
+
+@patch_to(TensorDL)
+def __len__(self):
+    "Batches per epoch of this process's shard."
+    if self.world == 1: return super(TensorDL, self).__len__()
+    per = _padded(self.n, self.world) // self.world
+    return per // self.bs if self.drop_last else math.ceil(per / self.bs)
+
+@patch_to(TensorDL)
+def to_detach(self, b, cpu=True, gather=True):
+    "Detach `b`, gather it from every process when distributed, and drop the padding repeated into the last slice."
+    b = to_detach(b, cpu, gather)
+    if not gather or self.world == 1: return b
+    per = _padded(self.n, self.world) // self.world
+    def _trim(t):
+        if t.ndim == 0: return t
+        extra = sum(min(0, max(-len(t) // self.world, self.n - (self.seen + r * per))) for r in range(self.world))
+        return t[:extra or None]
+    return apply(_trim, b)
 
 # %% ../../nbs/07c_loaders.ipynb #07f5ff7e
 def data_device(nbytes:int, device, free_bytes:int|None=None, share:float=0.25) -> torch.device:
