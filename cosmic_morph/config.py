@@ -134,6 +134,8 @@ class RunConfig(Config):
     synthetic_n: int = setting("GalSim galaxies to render", smoke=40, cpu=600, gpu=10000)
     synthetic_size: int = setting("side of the rendered galaxies in pixels", smoke=64, cpu=96, gpu=424)
     gz5_epochs: int = setting("epochs of the Galaxy Zoo 5-class model on the synthetic galaxies", smoke=1, cpu=10, gpu=20)
+    train_processes: int|None = setting("data-parallel processes training each classifier (None: one per GPU)",
+                                        default=1, gpu=None)
 
 # %% ../nbs/00_config.ipynb #165a5a16
 def _flag_type(annotation:str):

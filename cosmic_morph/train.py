@@ -7,8 +7,8 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 
 # %% ../nbs/07g_train.ipynb #55df9c45
 from __future__ import annotations
-import json, time
-from dataclasses import replace
+import json, time, sys, subprocess
+from dataclasses import replace, fields
 from pathlib import Path
 import pandas as pd
 import torch
@@ -22,7 +22,7 @@ from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataP
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'init_distributed', 'train']
+           'init_distributed', 'setting_flags', 'train_command', 'launch_train', 'train']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -109,6 +109,31 @@ def _data_parallel(learn:Learner, rank:int, world:int, seed:int, dev) -> Learner
     "`learn` with a `DataParallelTrainer` when there are several processes."
     if world > 1: learn.add_cb(DataParallelTrainer(rank, world, seed, [dev.index] if dev.type == "cuda" else None))
     return learn
+
+# %% ../nbs/07g_train.ipynb #c3245b05
+def setting_flags(cfg:TrainConfig) -> list:
+    "Every setting of `cfg` as the `cosmic-morph train` flags that reproduce it (`None`s are the profile's already)."
+    flags = []
+    for f in fields(cfg):
+        v, flag = getattr(cfg, f.name), f.metadata["flag"] or "--" + f.name.replace("_", "-")
+        if v is None: continue
+        if isinstance(v, bool): flags.append(flag if v else "--no-" + flag[2:])
+        else: flags += [flag, *map(str, v if isinstance(v, list) else [v])]
+    return flags
+
+def train_command(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int) -> list:
+    "The `torchrun` command line that trains `cfg` data-parallel in `nproc` processes on this machine."
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+            "-m", "cosmic_morph", "train", "--store", str(store), "--out", str(out), "--profile", profile,
+            "--seed", str(seed), *(["--taxonomy", taxonomy] if taxonomy else []), "--distributed", *setting_flags(cfg)]
+
+def launch_train(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int) -> dict:
+    "Train in `nproc` processes under `torchrun`; the model's `config.json`, or an error with the launcher's last line."
+    r = subprocess.run(train_command(store, out, cfg, profile, taxonomy, seed, nproc), capture_output=True, text=True)
+    if r.returncode:
+        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"data-parallel training in {nproc} processes failed: {last}")
+    return json.loads((Path(out)/"config.json").read_text())
 
 # %% ../nbs/07g_train.ipynb #e60b35b8
 def train(manifest:pd.DataFrame, # rows with split train/valid are used

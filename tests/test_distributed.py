@@ -79,3 +79,12 @@ def test_distributed_without_a_launcher_is_one_clear_line(store16, tmp_path):
                         "--distributed"], capture_output=True, text=True)
     assert r.returncode == 2 and "needs a launcher" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path/"m").exists()
+
+def test_the_pipeline_path_launches_torchrun_itself(store16, tmp_path):
+    "`launch_train` (what 07g_train runs when the RunConfig asks for several processes) passes every setting as a flag."
+    from cosmic_morph.config import TrainConfig
+    from cosmic_morph.train import launch_train
+    cfg = TrainConfig.for_profile("smoke", epochs=1, num_threads=1, channels="rgb", label_smoothing=0.1)
+    saved = launch_train(store16, tmp_path/"m", cfg, "smoke", "first4", 0, 2)
+    assert saved["training"]["distributed"]["world_size"] == 2
+    assert TrainConfig.from_dict(saved) == cfg
