@@ -8,7 +8,7 @@ import argparse, json, os, platform, tempfile, time, datetime
 from pathlib import Path
 import numpy as np
 from cosmic_morph.synthetic import ingest_synthetic, sample_truth, render_galaxy
-from cosmic_morph.ingest.catalogs import GZ5_CLASSES
+from cosmic_morph.ingest.gz_votes import GZ5_CLASSES
 
 
 def ingest_rate(n, size, workers):
