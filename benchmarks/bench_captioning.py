@@ -12,14 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, torch
 
-from cosmic_morph.synthetic import ingest_synthetic
+from cosmic_morph.synthetic.ingest import ingest_synthetic
 from cosmic_morph.split import split_store
 from cosmic_morph.captioning import (train_captioner, caption_rows, caption_split, evaluate_captions, factual_accuracy,
                                      synthetic_references, caption_profile, reference_lists, factual_scores, FACT_ATTRIBUTES)
 
 def facts_per_image(hyps, rows):
     "Per caption: how many attributes it asserts and how many of those are true (the micro-average's numerator and denominator)."
-    from cosmic_morph.synthetic import parse_caption, truth_attributes
+    from cosmic_morph.synthetic.captions import parse_caption, truth_attributes
     said, right = [], []
     for h, meta in zip(hyps, rows["meta"]):
         f = factual_scores([parse_caption(h)], [truth_attributes(meta)])
