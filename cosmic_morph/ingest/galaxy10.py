@@ -41,7 +41,7 @@ def _g10_columns(f, path) -> dict:
 
 # %% ../../nbs/03c_ingest_galaxy10.ipynb #ef36190a
 def _g10_wanted(ans:np.ndarray, per_class:int|None, name:str) -> tuple:
-    "Rows to store (a class in 0-9; the first `per_class` of each class, in file order) and a problem line per other row."
+    "Rows to store (class 0-9, the first `per_class` of each in file order) and a problem line per other row."
     problems = [f"{name} row {i}: class {ans[i].item()} is not 0-9" for i in np.flatnonzero((ans < 0) | (ans > 9))]
     take = [i for i in range(len(ans)) if 0 <= ans[i] <= 9]
     if per_class:                                           # the first `per_class` of each class, in file order

@@ -41,8 +41,8 @@ def _synthetic_row(g:dict, seed:int, size:int, facts:dict) -> dict:
                 visibility=visibility(t), arm_visibility=arm_visibility(t), survey="synthetic (GalSim, SDSS-like gri)",
                 licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
     label = gz5_labels(pd.DataFrame([g["votes"]]))[0]
-    return dict(image_id=f"synth:{seed}-{g['n']}", source="synthetic", taxonomy="gz5", label=label, caption=g["caption"],
-                meta=meta, **facts, **g["votes"])
+    return dict(image_id=f"synth:{seed}-{g['n']}", source="synthetic", taxonomy="gz5", label=label,
+                caption=g["caption"], meta=meta, **facts, **g["votes"])
 
 @register_source("synthetic")
 def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go

@@ -55,7 +55,8 @@ def _p_features(t, v, va, q):
 def _p_edgeon(t, q):
     "t02 edge-on yes / no: inclined disks (and cigar-shaped ellipticals) are called edge-on."
     m, inc = t["morph"], t.get("inclination_deg", 0.0)
-    edge = {"edge-on": 0.93, "merger": 0.08}.get(m, 0.03 + 0.85*_sig((inc - 72)/4) + 0.5*(m == "elliptical" and q < 0.5))
+    edge = {"edge-on": 0.93, "merger": 0.08}.get(
+        m, 0.03 + 0.85*_sig((inc - 72)/4) + 0.5*(m == "elliptical" and q < 0.5))
     return [min(edge, 0.97), 1 - min(edge, 0.97)]
 
 def _p_bar(t, v): return [0.25 + 0.6*v, 0.75 - 0.6*v] if t.get("bar") else [0.06, 0.94]   # t03 bar / no bar
@@ -94,7 +95,8 @@ def _p_bulge_shape(t):
     eb = EDGEON_BULGES.index(t["edgeon_bulge"]) if "edgeon_bulge" in t else (0 if _bulge_to_total(t) > 0.1 else 2)
     return _peaked(3, eb, 0.7, 1.0)
 
-def _p_winding(t, va): return _peaked(3, WINDINGS.index(t["winding"]), 0.4 + 0.35*va, 0.3) if "winding" in t else [1/3]*3  # t10
+def _p_winding(t, va):   # t10 tight, medium, loose
+    return _peaked(3, WINDINGS.index(t["winding"]), 0.4 + 0.35*va, 0.3) if "winding" in t else [1/3]*3
 
 def _p_arms(t, va):
     "t11 arm number 1, 2, 3, 4, more than four, or can't tell (more often when the arms are hard to see)."
