@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 
 from cosmic_morph.manifest import load_manifest
-from cosmic_morph.synthetic import ingest_synthetic, vote_attributes, truth_attributes, ARMS, WINDINGS, BULGES, _winner
+from cosmic_morph.synthetic.ingest import ingest_synthetic
+from cosmic_morph.synthetic.truth import ARMS, WINDINGS, BULGES
+from cosmic_morph.synthetic.captions import vote_attributes, truth_attributes, _winner
 from cosmic_morph.split import split_store
 from cosmic_morph.data.images import channel_stats, image_cache
 from cosmic_morph.inference import d4_views

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, torch
 
-from cosmic_morph.synthetic import ingest_synthetic
+from cosmic_morph.synthetic.ingest import ingest_synthetic
 from cosmic_morph.split import split_store
 from cosmic_morph.config import CaptionConfig
 from cosmic_morph.captioning.metrics import evaluate_captions, factual_accuracy, factual_scores, FACT_ATTRIBUTES
@@ -21,7 +21,7 @@ from cosmic_morph.captioning.training import (train_captioner, caption_rows, cap
 
 def facts_per_image(hyps, rows):
     "Per caption: how many attributes it asserts and how many of those are true (the micro-average's numerator and denominator)."
-    from cosmic_morph.synthetic import parse_caption, truth_attributes
+    from cosmic_morph.synthetic.captions import parse_caption, truth_attributes
     said, right = [], []
     for h, meta in zip(hyps, rows["meta"]):
         f = factual_scores([parse_caption(h)], [truth_attributes(meta)])

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 
 from cosmic_morph.config import TrainConfig
-from cosmic_morph.ingest.catalogs import ingest_first
+from cosmic_morph.ingest.first import ingest_first
 from cosmic_morph.manifest import load_manifest, read_meta
 from cosmic_morph.split import split_store
 from cosmic_morph.train import train

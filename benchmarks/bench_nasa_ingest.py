@@ -17,7 +17,7 @@ from cosmic_morph.parallel import verify_store
 PER_CLASS, LATENCY = 100, 0.05
 CONCURRENCY = [1, 8, 16, 32, 64]
 REPEATS = 3          # concurrent settings are run 3 times and the median is reported (the machine is shared)
-SERVER = ("import sys\nfrom cosmic_morph.ingest.nasa import FakeNasaServer, fake_catalogue\n"
+SERVER = ("import sys\nfrom cosmic_morph.testing import FakeNasaServer, fake_catalogue\n"
           "with FakeNasaServer(fake_catalogue(n=int(sys.argv[1])), latency=float(sys.argv[2])) as s:\n"
           "    print(s.url, flush=True); sys.stdin.read()\n")
 

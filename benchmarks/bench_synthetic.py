@@ -7,8 +7,10 @@ Writes benchmarks/results/synthetic.json. Run: .venv/bin/python benchmarks/bench
 import argparse, json, os, platform, tempfile, time, datetime
 from pathlib import Path
 import numpy as np
-from cosmic_morph.synthetic import ingest_synthetic, sample_truth, render_galaxy
-from cosmic_morph.ingest.catalogs import GZ5_CLASSES
+from cosmic_morph.synthetic.ingest import ingest_synthetic
+from cosmic_morph.synthetic.truth import sample_truth
+from cosmic_morph.synthetic.render import render_galaxy
+from cosmic_morph.ingest.gz_votes import GZ5_CLASSES
 
 
 def ingest_rate(n, size, workers):

@@ -30,7 +30,7 @@ def _ingest_source(a):
     if a.source == "synthetic":
         from cosmic_morph.synthetic import ingest_synthetic
         return ingest_synthetic(a.store, n=a.n if a.n is not None else 50, seed=a.seed or 0, size=a.size or 424, workers=a.workers)
-    from cosmic_morph.ingest.catalogs import ingest
+    from cosmic_morph.ingest import ingest
     if a.source == "first": return ingest("first", a.store, per_class=a.per_class or None, which=a.which)
     if a.source == "galaxy10":
         _need(a, "h5"); return ingest("galaxy10", a.store, h5=a.h5, per_class=a.per_class or None, scheduler=a.scheduler)

@@ -41,7 +41,8 @@ def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> 
     name, extra, sub = _step(step)
     r = RunConfig.for_profile(profile)
     offer = dict(profile=profile, store=store, run_dir=str(Path(run_dir)/sub) if sub else run_dir, seed=seed,
-                 per_class=r.per_class or 0, n=r.synthetic_n, size=r.synthetic_size, train_processes=r.train_processes,
+                 per_class=r.per_class or 0, synthetic_n=r.synthetic_n, synthetic_size=r.synthetic_size,
+                 train_processes=r.train_processes,
                  **{k: v(r) if callable(v) else v for k, v in extra.items()})   # a callable reads the RunConfig
     declared = notebook_parameters(name)
     return {k: v for k, v in offer.items() if k in declared}

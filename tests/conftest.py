@@ -8,7 +8,7 @@ CLI = str(Path(sys.executable).parent/"cosmic-morph")
 
 @pytest.fixture(scope="session")
 def first_store(tmp_path_factory):
-    from cosmic_morph.ingest.catalogs import ingest_first
+    from cosmic_morph.ingest.first import ingest_first
     from cosmic_morph.split import split_store
     d = tmp_path_factory.mktemp("first")/"store"
     ingest_first(d, per_class=3, progress=False)

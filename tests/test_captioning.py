@@ -20,7 +20,7 @@ from cosmic_morph.captioning.training import (train_captioner, caption_images, c
 
 @pytest.fixture(scope="module")
 def synth_store(tmp_path_factory):
-    from cosmic_morph.synthetic import ingest_synthetic
+    from cosmic_morph.synthetic.ingest import ingest_synthetic
     from cosmic_morph.split import split_store
     d = tmp_path_factory.mktemp("synth")/"store"
     ingest_synthetic(d, n=30, size=32, seed=1, progress=False)
@@ -133,7 +133,7 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     assert torch.equal(model.vote_head.weight.cpu(), model.decoder.vote_head.weight.cpu())
     loaded = load_captioner(out, device="cpu")
     rows = caption_rows(m, "test")
-    from cosmic_morph.synthetic import parse_caption
+    from cosmic_morph.synthetic.captions import parse_caption
     assert all(parse_caption(c)["class"] is not None for c in caption_split(loaded, store, rows, "votes", progress=False))
     for method in ("greedy", "beam", "sample", "votes"):
         assert caption_split(loaded, store, rows, method, progress=False) == caption_split(model.cpu(), store, rows, method, progress=False)

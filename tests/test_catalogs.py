@@ -3,8 +3,10 @@ import shutil
 from pathlib import Path
 import numpy as np, pandas as pd, h5py, pytest
 from cosmic_morph.manifest import ImageStore, load_manifest, read_meta
-from cosmic_morph.ingest.catalogs import (ingest, ingest_gz2, ingest_gz2_kaggle, ingest_galaxy10, kaggle_to_conditional,
-                                          kaggle_columns, GZ2_TASKS, VOTE_COLUMNS, G10_CLASSES)
+from cosmic_morph.ingest import ingest
+from cosmic_morph.ingest.gz_votes import GZ2_TASKS, VOTE_COLUMNS
+from cosmic_morph.ingest.gz2 import ingest_gz2, ingest_gz2_kaggle, kaggle_to_conditional, kaggle_columns
+from cosmic_morph.ingest.galaxy10 import ingest_galaxy10, G10_CLASSES
 
 FIX = Path(__file__).parents[1]/"data"/"fixtures"
 

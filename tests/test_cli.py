@@ -43,7 +43,7 @@ FIX = Path(__file__).resolve().parents[1]/"data"/"fixtures"
 def _json(r): return json.loads(r.stdout.strip().splitlines()[-1])
 
 def test_ingest_nasa_against_local_server(tmp_path):
-    from cosmic_morph.ingest.nasa import FakeNasaServer, fake_catalogue
+    from cosmic_morph.testing import FakeNasaServer, fake_catalogue
     with FakeNasaServer(fake_catalogue(n=6)) as srv:
         r = run("ingest", "nasa", "--store", tmp_path/"s", "--classes", "galaxy,comet", "--per-class", 3, "--api-url", srv.url,
                 "--concurrency", 4)

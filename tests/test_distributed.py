@@ -21,7 +21,7 @@ RANK_SCRIPT = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def store16(tmp_path_factory):
     "A split FIRST store with 16 images per class and split: 64 training images, 4 smoke batches an epoch."
-    from cosmic_morph.ingest.catalogs import ingest_first
+    from cosmic_morph.ingest.first import ingest_first
     from cosmic_morph.split import split_store
     d = tmp_path_factory.mktemp("first16")/"store"
     ingest_first(d, per_class=16, progress=False); split_store(d)

@@ -2,7 +2,8 @@
 import os, signal, subprocess, sys, time, hashlib
 import pandas as pd, pytest
 from cosmic_morph.manifest import ImageStore, load_manifest, validate_manifest, read_meta
-from cosmic_morph.ingest.nasa import (FakeNasaServer, fake_catalogue, ingest_nasa, NasaError, CAP_REASON)
+from cosmic_morph.ingest.nasa import ingest_nasa, NasaError
+from cosmic_morph.testing import FakeNasaServer, fake_catalogue, CAP_REASON
 
 FAST = dict(rate_limit=None, backoff=0.01, progress=False)
 

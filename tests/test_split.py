@@ -3,7 +3,7 @@ reach every split, the same seed gives the same split, a leaking published split
 import json
 import numpy as np, pandas as pd, pytest
 from cosmic_morph.manifest import load_manifest, save_manifest, ImageStore, read_meta, to_meta, manifest_from_records
-from cosmic_morph.ingest.catalogs import ingest_first
+from cosmic_morph.ingest.first import ingest_first
 from cosmic_morph.eda import plant_near_duplicates
 from cosmic_morph.split import (split_store, split_manifest, check_no_leakage, leakage_report, near_duplicate_groups,
                                 label_conflicts, LeakageError, SPLITS)

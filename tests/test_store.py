@@ -1,7 +1,7 @@
 """The store on other filesystems, failure safety, and parity between training and serving preprocessing."""
 import numpy as np, pandas as pd, pytest, torch
 from cosmic_morph.manifest import ImageStore, load_manifest, save_manifest, ManifestError
-from cosmic_morph.ingest.catalogs import ingest_first
+from cosmic_morph.ingest.first import ingest_first
 
 def test_memory_store_roundtrip():
     m = ingest_first("memory://cm-pytest/first", per_class=1, progress=False)

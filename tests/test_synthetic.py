@@ -4,9 +4,14 @@ import collections
 import numpy as np, pandas as pd
 import pytest
 from cosmic_morph.manifest import load_manifest, read_meta, validate_manifest
-from cosmic_morph.ingest.catalogs import GZ5_CLASSES, VOTE_COLUMNS, gz5_labels, vote_col, ingest
-from cosmic_morph.synthetic import (ingest_synthetic, sample_truth, simulate_votes, caption_from_votes, parse_caption,
-                                    vote_attributes, truth_attributes, render_galaxy, ATTRIBUTE_KEYS)
+from cosmic_morph.ingest import ingest
+from cosmic_morph.ingest.gz_votes import GZ5_CLASSES, VOTE_COLUMNS, gz5_labels, vote_col
+from cosmic_morph.synthetic.truth import sample_truth
+from cosmic_morph.synthetic.render import render_galaxy
+from cosmic_morph.synthetic.votes import simulate_votes
+from cosmic_morph.synthetic.captions import (caption_from_votes, parse_caption, vote_attributes, truth_attributes,
+                                             ATTRIBUTE_KEYS)
+from cosmic_morph.synthetic.ingest import ingest_synthetic
 
 
 def _sim_rows(n, seed=0):

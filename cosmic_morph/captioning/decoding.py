@@ -92,7 +92,7 @@ def captions_from_fractions(fractions:torch.Tensor, # `(B, K)` predicted vote fr
                             seed:int=0) -> list:
     "Captions written by the Galaxy Zoo templater (`synthetic.caption_from_votes`) from predicted vote fractions."
     from cosmic_morph.synthetic import caption_from_votes
-    from cosmic_morph.ingest.catalogs import VOTE_COLUMNS
+    from cosmic_morph.ingest.gz_votes import VOTE_COLUMNS
     out = []
     for f in fractions.detach().float().cpu().numpy():
         # a question the head did not learn has no votes

@@ -24,7 +24,7 @@ class VoteLoss(nn.Module):
     "Per-question softmax cross-entropy on GZ vote fractions, each weighted by the share of volunteers who reached it."
     def __init__(self, columns:list): # the `vote_*` columns, in the order of the targets and logits
         super().__init__()
-        from cosmic_morph.ingest.catalogs import GZ2_TASKS, GZ2_TREE
+        from cosmic_morph.ingest.gz_votes import GZ2_TASKS, GZ2_TREE
         self.columns, self.tree, self.tasks = list(columns), GZ2_TREE, {}
         for t, answers in GZ2_TASKS.items():   # question -> (its columns' positions, answer -> position)
             pos = {a[:3]: self.columns.index(c) for a in answers if (c := f"vote_{t}_{a}") in self.columns}
