@@ -16,11 +16,11 @@ __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters
            'LocalKernelManager', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #2276641c
-PIPELINE = ["00_config", "01_manifest", "03_ingest_catalogs", "04_synthetic", "05_eda", "06_split",
+PIPELINE = ["00_config", "01_manifest", "03_ingest_first", "04e_synthetic", "05_eda", "06_split",
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
             ("07g_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda r: r.gz5_epochs, center_crop=0.5,
                           channels="rgb"), "gz5"), ("08b_evaluate", {}, "gz5"),
-            ("09_captioning", {}, "captioning"), "10_cli"]
+            ("09h_captioning", {}, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:
     "A pipeline step as `(notebook, extra parameters, sub-folder of the run or '')`."

@@ -42,9 +42,9 @@ def stage_notebook(src:Path, dest:Path):
 
 # Figures a run saves as files, by the chapter that draws them: shown on that chapter's page when the executed notebook
 # holds fewer inline (a kernel started with MPLBACKEND=Agg keeps only IPython.display images in the notebook)
-RUN_FIGURES = {"04_synthetic": ["synthetic_*.png"], "05_eda": ["eda/*.png"], "06_split": ["split*.png"],
+RUN_FIGURES = {"04e_synthetic": ["synthetic_*.png"], "05_eda": ["eda/*.png"], "06_split": ["split*.png"],
                "07g_train": ["model/*.png"], "08b_evaluate": ["*.png"], "07g_train-gz5": ["gz5/model/*.png"],
-               "08b_evaluate-gz5": ["gz5/*.png"], "09_captioning": ["captioning/*.png", "captioning/*/*.png"]}
+               "08b_evaluate-gz5": ["gz5/*.png"], "09h_captioning": ["captioning/*.png", "captioning/*/*.png"]}
 
 def inline_images(nb:dict) -> int:
     "How many image outputs a notebook holds."
