@@ -45,7 +45,7 @@ def manifest_from_records(records:list # dicts with (a subset of) the Manifest c
 
 def typed_manifest(df:pd.DataFrame # a fresh frame (typed in place): the Manifest columns, `vote_*`, any others
                   ) -> pd.DataFrame:
-    "`df` with the schema's dtypes, in schema order, then `vote_*` (sorted, float), then the user's own columns as they are."
+    "`df` with the schema's dtypes and order, then `vote_*` (sorted, float), then the user's own columns as they are."
     if "meta" in df: df["meta"] = [to_meta(m) if isinstance(m, (dict, list)) else m for m in df["meta"]]
     for c,t in MANIFEST_COLUMNS.items():
         df[c] = df[c].astype(t) if c in df else pd.Series([None]*len(df), dtype=t, index=df.index)
@@ -85,7 +85,8 @@ def validate_manifest(df:pd.DataFrame) -> pd.DataFrame:
     out = df.index[df["uri"].str.contains(_URI_ESCAPE, regex=True)]
     if len(out):
         i = out[0]; u = df.at[i, "uri"]
-        raise ManifestError(f"manifest row {i} ({df.at[i, 'image_id']}): uri {u!r} {uri_problem(u)}; every uri stays inside the store")
+        raise ManifestError(f"manifest row {i} ({df.at[i, 'image_id']}): uri {u!r} {uri_problem(u)}; "
+                            "every uri stays inside the store")
     noprefix = df.index[~df["image_id"].str.contains(":", regex=False)]
     if len(noprefix): raise ManifestError(f"manifest row {noprefix[0]}: image_id {df.image_id[noprefix[0]]!r} lacks a 'source:' prefix")
     dup = df["image_id"][df["image_id"].duplicated()]
@@ -153,7 +154,9 @@ class ImageStore:
     def path(self, uri:str, name:str|None=None) -> str:
         "The filesystem path of `uri`, refused (`ManifestError` naming `name`) if it would leave the store."
         problem = uri_problem(uri)
-        if problem: raise ManifestError(f"{name + ': ' if name else ''}uri {uri!r} {problem}; every uri stays inside {self.url}")
+        if problem:
+            who = f"{name}: " if name else ""
+            raise ManifestError(f"{who}uri {uri!r} {problem}; every uri stays inside {self.url}")
         return f"{self.root}/{uri}"
     def exists(self, uri:str) -> bool: return self.fs.exists(self.path(uri))
     def read_bytes(self, uri:str) -> bytes: return self.fs.cat_file(self.path(uri))
@@ -211,8 +214,8 @@ def read_verified(self:ImageStore, uri:str,
     except FileNotFoundError: raise FileNotFoundError(f"{label}: no such file in the store {self.url}") from None
     got = hashlib.sha256(data).hexdigest()
     if got != sha256:
-        raise IntegrityError(f"{label}: stored bytes do not match sha256 {str(sha256)[:16]}… (they hash to {got[:16]}…): "
-                             "the file was replaced or damaged")
+        raise IntegrityError(f"{label}: stored bytes do not match sha256 {str(sha256)[:16]}… "
+                             f"(they hash to {got[:16]}…): the file was replaced or damaged")
     return data
 
 # %% ../nbs/01_manifest.ipynb #3d9b40e6
@@ -319,7 +322,8 @@ def _lease(store:ImageStore, timeout:float, lease_s:float|None=None):
             except FileNotFoundError: pass
             continue
         if time.monotonic() > deadline:
-            raise _locked(store, timeout, f"lease of {(held or {}).get('owner')}", f"; if it is not running, delete {p}")
+            owner = (held or {}).get("owner")
+            raise _locked(store, timeout, f"lease of {owner}", f"; if it is not running, delete {p}")
         time.sleep(wait); wait = min(0.5, wait * 2)
     try: yield
     finally:
@@ -328,7 +332,7 @@ def _lease(store:ImageStore, timeout:float, lease_s:float|None=None):
 # %% ../nbs/01_manifest.ipynb #5cdaa0c2
 @contextlib.contextmanager
 def manifest_lock(store:ImageStore|str, timeout:float=LOCK_TIMEOUT):
-    "Hold `store`'s Manifest lock: a file lock on a local folder, a lease where exclusive create works, else in-process."
+    "Hold `store`'s Manifest lock: a file lock on a local folder, a lease where exclusive create works, else in-process"
     store = as_store(store); local = _process_lock(store)
     if not local.acquire(timeout=timeout): raise _locked(store, timeout, "another thread of this process")
     try:
@@ -347,7 +351,7 @@ def commit_manifest(store:ImageStore|str,
                     change:Callable, # the Manifest as it is now → the Manifest to write
                     timeout:float=LOCK_TIMEOUT # seconds to wait for other writers
                    ) -> pd.DataFrame:
-    "Under the store's lock: re-read the Manifest, apply `change`, validate and write atomically; returns what was written."
+    "Under the store's lock: re-read the Manifest, apply `change`, validate, write atomically; returns the result."
     store = as_store(store)
     with manifest_lock(store, timeout):
         new = change(load_manifest(store, missing_ok=True))

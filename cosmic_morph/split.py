@@ -299,7 +299,8 @@ def _hashes(store:ImageStore, rows:pd.DataFrame, progress:bool, desc:str) -> pd.
     from tqdm.auto import tqdm
     it = zip(rows["uri"], rows["sha256"], rows["image_id"])
     it = tqdm(it, total=len(rows), desc=desc, unit="img", leave=False) if progress else it
-    return pd.Series([image_facts(store.read_verified(u, s, i), i)["phash"] for u, s, i in it], index=rows.index, dtype="string")
+    hashes = [image_facts(store.read_verified(u, s, i), i)["phash"] for u, s, i in it]
+    return pd.Series(hashes, index=rows.index, dtype="string")
 
 def rehash_manifest(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -> pd.DataFrame:
     "`df` with `phash` recomputed from the stored images (for stores written before the hash changed)."
@@ -312,16 +313,17 @@ def fill_missing_phash(df:pd.DataFrame, store:ImageStore|str, progress:bool=True
     miss = df["phash"].isna()
     if not miss.any(): return df
     df = df.copy(); df.loc[miss, "phash"] = _hashes(as_store(store), df[miss], progress, "phash")
-    get_logger().info(f"{int(miss.sum())} row(s) had no perceptual hash: computed from the stored images before grouping")
+    get_logger().info(f"{int(miss.sum())} row(s) had no perceptual hash: computed from the stored images")
     return df
 
 # %% ../nbs/06_split.ipynb #d0ba2f18
 def apply_split(now:pd.DataFrame, # the Manifest as stored at commit time
                 done:pd.DataFrame # the split Manifest, computed from an earlier read
                ) -> pd.DataFrame:
-    "`now` with `split` and `phash` from `done` on every row `done` holds with the same `sha256`; other rows as they are."
+    "`now` with `split` and `phash` from `done` on every row `done` holds with the same `sha256`; others as they are."
     ref = done.set_index("image_id")[["sha256", "split", "phash"]].reindex(now["image_id"])
-    same = pd.Series(ref["sha256"].to_numpy(), index=now.index, dtype="string").eq(now["sha256"]).fillna(False).to_numpy(bool)
+    seen = pd.Series(ref["sha256"].to_numpy(), index=now.index, dtype="string")
+    same = seen.eq(now["sha256"]).fillna(False).to_numpy(bool)
     out = now.copy()
     for c in ("split", "phash"): out.loc[same, c] = pd.Series(ref[c].to_numpy(), index=now.index, dtype="string")[same]
     return out
