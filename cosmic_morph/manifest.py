@@ -18,9 +18,9 @@ from .config import get_logger
 # %% auto #0
 __all__ = ['MANIFEST_COLUMNS', 'SPLITS', 'LOCK_NAME', 'LEASE_NAME', 'LOCK_TIMEOUT', 'LEASE_SECONDS', 'ManifestError',
            'empty_manifest', 'manifest_from_records', 'typed_manifest', 'to_meta', 'read_meta', 'uri_problem',
-           'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts', 'encode_png',
-           'IntegrityError', 'ImageStore', 'StoreNotFoundError', 'as_store', 'load_manifest', 'upsert_manifest',
-           'StoreLockedError', 'manifest_lock', 'commit_manifest', 'save_manifest', 'ManifestWriter']
+           'escaping_rows', 'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts',
+           'encode_png', 'IntegrityError', 'ImageStore', 'StoreNotFoundError', 'as_store', 'load_manifest',
+           'upsert_manifest', 'StoreLockedError', 'manifest_lock', 'commit_manifest', 'save_manifest', 'ManifestWriter']
 
 # %% ../nbs/01_manifest.ipynb #8c537056
 MANIFEST_COLUMNS = {
@@ -46,7 +46,8 @@ def manifest_from_records(records:list # dicts with (a subset of) the Manifest c
 def typed_manifest(df:pd.DataFrame # a fresh frame (typed in place): the Manifest columns, `vote_*`, any others
                   ) -> pd.DataFrame:
     "`df` with the schema's dtypes and order, then `vote_*` (sorted, float), then the user's own columns as they are."
-    if "meta" in df: df["meta"] = [to_meta(m) if isinstance(m, (dict, list)) else m for m in df["meta"]]
+    if "meta" in df and not isinstance(df["meta"].dtype, pd.StringDtype):     # a string column holds no dicts
+        df["meta"] = [to_meta(m) if isinstance(m, (dict, list)) else m for m in df["meta"]]
     for c,t in MANIFEST_COLUMNS.items():
         df[c] = df[c].astype(t) if c in df else pd.Series([None]*len(df), dtype=t, index=df.index)
     votes = sorted(c for c in df.columns if c.startswith("vote_"))
@@ -63,8 +64,6 @@ def read_meta(s) -> dict:
     return {} if s is None or (isinstance(s, float) and np.isnan(s)) or s is pd.NA else json.loads(s)
 
 # %% ../nbs/01_manifest.ipynb #bdc9028f
-_URI_ESCAPE = r"^\s*$|^[/\\]|^[A-Za-z][A-Za-z0-9+.-]*:|(?:^|[/\\])\.\.(?:[/\\]|$)|\x00"
-
 def uri_problem(uri) -> str|None:
     "Why `uri` would resolve outside the store (empty, absolute, a drive or scheme, a `..` segment), or None."
     if not isinstance(uri, str) or not uri.strip(): return "is empty"
@@ -74,6 +73,13 @@ def uri_problem(uri) -> str|None:
     if "\x00" in uri: return "holds a NUL character"
     return None
 
+def escaping_rows(uri:pd.Series) -> pd.Index:
+    "Index labels of the rows whose `uri` has a `uri_problem` (a vectorised filter first: fast on 10⁵ rows)."
+    u = uri.astype("string")
+    maybe = (u.str.contains("..", regex=False) | u.str.contains(":", regex=False) | u.str.startswith("/")
+             | u.str.startswith("\\") | u.str.contains("\x00", regex=False) | (u.str.strip() == "")).fillna(True)
+    return pd.Index([i for i in uri.index[maybe.to_numpy(bool)] if uri_problem(uri[i])])
+
 # %% ../nbs/01_manifest.ipynb #2505946b
 def validate_manifest(df:pd.DataFrame) -> pd.DataFrame:
     "Raise `ManifestError` naming the first problem (missing column, bad id or uri, duplicate id, bad split or vote)."
@@ -82,7 +88,7 @@ def validate_manifest(df:pd.DataFrame) -> pd.DataFrame:
     for c in ("image_id", "source", "uri", "sha256"):
         bad = df.index[df[c].isna()]
         if len(bad): raise ManifestError(f"manifest row {bad[0]}: column {c!r} is empty")
-    out = df.index[df["uri"].str.contains(_URI_ESCAPE, regex=True)]
+    out = escaping_rows(df["uri"])
     if len(out):
         i = out[0]; u = df.at[i, "uri"]
         raise ManifestError(f"manifest row {i} ({df.at[i, 'image_id']}): uri {u!r} {uri_problem(u)}; "
@@ -242,13 +248,14 @@ def upsert_manifest(old:pd.DataFrame, new:pd.DataFrame) -> pd.DataFrame:
     "`old` with the rows of `new` added or replacing those with the same `image_id` (keeping an assigned split)."
     if not len(old): return new.reset_index(drop=True)
     if not len(new): return old
-    prev = old.set_index("image_id")
+    replaced = old["image_id"].isin(set(new["image_id"])).to_numpy(bool)   # a set: fast on 10⁵ rows
+    prev = old[replaced].set_index("image_id")
     new = new.copy()
     keep = new["split"].isna() & new["image_id"].isin(prev.index)
     new.loc[keep, "split"] = prev["split"].reindex(new.loc[keep, "image_id"]).values
     carry = [c for c in old.columns if c not in new.columns]       # the user's own columns: kept on replaced rows
     if carry: new = new.join(prev[carry], on="image_id")
-    rest = old[~old["image_id"].isin(new["image_id"])]
+    rest = old[~replaced]
     return typed_manifest(pd.concat([rest, new], ignore_index=True))
 
 # %% ../nbs/01_manifest.ipynb #7ec72f11
