@@ -303,7 +303,7 @@ def _exclusive_create_works(store:ImageStore) -> bool:
         try:
             store.fs.makedirs(store.root, exist_ok=True)
             _EXCLUSIVE[key] = _exclusive_create(store.fs, probe, b"1") and not _exclusive_create(store.fs, probe, b"2")
-        except (ValueError, TypeError, NotImplementedError, PermissionError): _EXCLUSIVE[key] = False
+        except (ValueError, TypeError, NotImplementedError, OSError): _EXCLUSIVE[key] = False   # no "xb" here
         finally:
             try: store.fs.rm(probe)
             except (FileNotFoundError, OSError): pass
