@@ -136,9 +136,12 @@ def eval_rows(manifest:pd.DataFrame, config:dict, split:str) -> pd.DataFrame:
     if config.get("taxonomy"): rows = rows[rows["taxonomy"] == config["taxonomy"]]
     return rows.reset_index(drop=True)
 
-def stored_rgb(store:ImageStore, uri:str):
-    "A stored image as 8-bit RGB PIL image."
-    return to_rgb(decode_image(store.read_bytes(uri), uri))
+def stored_rgb(store:ImageStore, uri:str,
+               sha256:str, # the row's `sha256`: the stored bytes are checked against it
+               name:str|None=None # the row's `image_id`, named in errors
+              ):
+    "A stored image, its bytes checked against `sha256`, as 8-bit RGB PIL image."
+    return to_rgb(decode_image(store.read_verified(uri, sha256, name), uri))
 
 def split_logits(model, rows:pd.DataFrame, store:ImageStore|str, tta:bool=True, batch_size:int=64,
                  progress:bool=True, desc:str="evaluate") -> torch.Tensor:
@@ -147,7 +150,8 @@ def split_logits(model, rows:pd.DataFrame, store:ImageStore|str, tta:bool=True, 
     store, cfg = as_store(store), model.config
     out = []
     for i in tqdm(range(0, len(rows), batch_size), desc=desc, unit="batch", leave=False, disable=not progress):
-        x = torch.stack([preprocess(stored_rgb(store, u), cfg) for u in rows["uri"].iloc[i:i+batch_size]])
+        b = rows.iloc[i:i+batch_size]
+        x = torch.stack([preprocess(stored_rgb(store, *r), cfg) for r in zip(b["uri"], b["sha256"], b["image_id"])])
         out.append(model_logits(model, x, tta))
     return torch.cat(out, 1)
 
@@ -181,7 +185,8 @@ def _gradcam_figure(model, rows, store, y, probs, path, n:int=6):
     for k, v in groups.items():
         idx = v[np.argsort(-conf[v], kind="stable")][:n]
         if not len(idx): continue
-        imgs = [center_crop(stored_rgb(store, rows["uri"].iloc[i]), cfg.get("crop")) for i in idx]
+        keys = rows[["uri", "sha256", "image_id"]].to_numpy()
+        imgs = [center_crop(stored_rgb(store, *keys[i]), cfg.get("crop")) for i in idx]
         maps = gradcam_maps(model, torch.stack([preprocess(im, cfg) for im in imgs]), pred[idx], layer)
         s = max(cfg["image_size"], 128); pad = n - len(idx)
         rgbs = [np.asarray(im.resize((s, s)), dtype=np.float32) / 255 for im in imgs]
@@ -291,8 +296,9 @@ def label_noise_audit(manifest:pd.DataFrame, store:ImageStore|str, profile:str="
         import matplotlib.pyplot as plt
         out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
         df.to_csv(out_dir/"label_issues.csv", index=False)
-        worst = df.head(n_show).merge(rows[["image_id", "uri"]], on="image_id", how="left")
-        plt.close(image_grid([np.asarray(stored_rgb(store, u)) for u in worst["uri"]],
+        worst = df.head(n_show).merge(rows[["image_id", "uri", "sha256"]], on="image_id", how="left")
+        keys = zip(worst["uri"], worst["sha256"], worst["image_id"])
+        plt.close(image_grid([np.asarray(stored_rgb(store, *k)) for k in keys],
                              [f"{r.image_id}\ngiven {r.label} → {r.suggested}\np(given)={r.self_confidence:.2f}" for r in worst.itertuples()],
                              ncols=min(8, max(1, len(worst))), path=out_dir/"label_issues.png",
                              suptitle=f"Most likely mislabelled training images ({k}-fold out-of-fold, {profile} profile; "

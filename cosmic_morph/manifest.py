@@ -6,17 +6,21 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/manifest.html.md"""
 
 # %% ../nbs/01_manifest.ipynb #be66eae0
 from __future__ import annotations
-import io, json, hashlib, time, uuid, warnings
+import io, os, re, json, hashlib, time, uuid, socket, warnings, threading, contextlib
 from pathlib import Path
+from typing import Callable
 import numpy as np, pandas as pd
 import fsspec
 from PIL import Image, ImageOps
+from fastcore.basics import patch
 from .config import get_logger
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'SPLITS', 'ManifestError', 'empty_manifest', 'manifest_from_records', 'to_meta', 'read_meta',
-           'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts', 'encode_png',
-           'ImageStore', 'as_store', 'load_manifest', 'save_manifest', 'upsert_manifest', 'ManifestWriter']
+__all__ = ['MANIFEST_COLUMNS', 'SPLITS', 'LOCK_NAME', 'LEASE_NAME', 'LOCK_TIMEOUT', 'LEASE_SECONDS', 'ManifestError',
+           'empty_manifest', 'manifest_from_records', 'typed_manifest', 'to_meta', 'read_meta', 'uri_problem',
+           'escaping_rows', 'validate_manifest', 'ImageDecodeError', 'decode_image', 'perceptual_hash', 'image_facts',
+           'encode_png', 'IntegrityError', 'ImageStore', 'StoreNotFoundError', 'as_store', 'load_manifest',
+           'upsert_manifest', 'StoreLockedError', 'manifest_lock', 'commit_manifest', 'save_manifest', 'ManifestWriter']
 
 # %% ../nbs/01_manifest.ipynb #8c537056
 MANIFEST_COLUMNS = {
@@ -34,16 +38,22 @@ def empty_manifest() -> pd.DataFrame:
     "A Manifest with no rows and every column typed."
     return pd.DataFrame({c: pd.Series(dtype=t) for c,t in MANIFEST_COLUMNS.items()})
 
-def manifest_from_records(records:list # dicts with (a subset of) the Manifest columns, plus `vote_*`
+def manifest_from_records(records:list # dicts with (a subset of) the Manifest columns, plus `vote_*` and any others
                          ) -> pd.DataFrame:
-    "Build a typed Manifest from `records`; missing columns are null, `meta` dicts become JSON."
-    df = pd.DataFrame.from_records(list(records))
-    if "meta" in df: df["meta"] = [m if m is None or isinstance(m, str) else to_meta(m) for m in df["meta"]]
+    "Build a typed Manifest from `records`; missing columns are null, `meta` dicts become JSON, other columns are kept."
+    return typed_manifest(pd.DataFrame.from_records(list(records)))
+
+def typed_manifest(df:pd.DataFrame # a fresh frame (typed in place): the Manifest columns, `vote_*`, any others
+                  ) -> pd.DataFrame:
+    "`df` with the schema's dtypes and order, then `vote_*` (sorted, float), then the user's own columns as they are."
+    if "meta" in df and not isinstance(df["meta"].dtype, pd.StringDtype):     # a string column holds no dicts
+        df["meta"] = [to_meta(m) if isinstance(m, (dict, list)) else m for m in df["meta"]]
     for c,t in MANIFEST_COLUMNS.items():
-        df[c] = df[c].astype(t) if c in df else pd.Series([None]*len(df), dtype=t)
+        df[c] = df[c].astype(t) if c in df else pd.Series([None]*len(df), dtype=t, index=df.index)
     votes = sorted(c for c in df.columns if c.startswith("vote_"))
     for c in votes: df[c] = df[c].astype("float64")
-    return df[list(MANIFEST_COLUMNS) + votes].reset_index(drop=True)
+    extra = [c for c in df.columns if c not in MANIFEST_COLUMNS and c not in votes]
+    return df[list(MANIFEST_COLUMNS) + votes + extra].reset_index(drop=True)
 
 def to_meta(d:dict) -> str:
     "Serialise a metadata dict to the canonical JSON string stored in `meta`."
@@ -54,13 +64,35 @@ def read_meta(s) -> dict:
     return {} if s is None or (isinstance(s, float) and np.isnan(s)) or s is pd.NA else json.loads(s)
 
 # %% ../nbs/01_manifest.ipynb #bdc9028f
+def uri_problem(uri) -> str|None:
+    "Why `uri` would resolve outside the store (empty, absolute, a drive or scheme, a `..` segment), or None."
+    if not isinstance(uri, str) or not uri.strip(): return "is empty"
+    if uri[0] in "/\\": return "is an absolute path"
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", uri): return "names a drive or another filesystem"
+    if ".." in re.split(r"[/\\]", uri): return "climbs out of the store with '..'"
+    if "\x00" in uri: return "holds a NUL character"
+    return None
+
+def escaping_rows(uri:pd.Series) -> pd.Index:
+    "Index labels of the rows whose `uri` has a `uri_problem` (a vectorised filter first: fast on 10⁵ rows)."
+    u = uri.astype("string")
+    maybe = (u.str.contains("..", regex=False) | u.str.contains(":", regex=False) | u.str.startswith("/")
+             | u.str.startswith("\\") | u.str.contains("\x00", regex=False) | (u.str.strip() == "")).fillna(True)
+    return pd.Index([i for i in uri.index[maybe.to_numpy(bool)] if uri_problem(uri[i])])
+
+# %% ../nbs/01_manifest.ipynb #2505946b
 def validate_manifest(df:pd.DataFrame) -> pd.DataFrame:
-    "Raise `ManifestError` naming the first problem (missing column, bad id, duplicate id, bad split, bad vote)."
+    "Raise `ManifestError` naming the first problem (missing column, bad id or uri, duplicate id, bad split or vote)."
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
     if missing: raise ManifestError(f"manifest: missing column(s) {', '.join(missing)}")
     for c in ("image_id", "source", "uri", "sha256"):
         bad = df.index[df[c].isna()]
         if len(bad): raise ManifestError(f"manifest row {bad[0]}: column {c!r} is empty")
+    out = escaping_rows(df["uri"])
+    if len(out):
+        i = out[0]; u = df.at[i, "uri"]
+        raise ManifestError(f"manifest row {i} ({df.at[i, 'image_id']}): uri {u!r} {uri_problem(u)}; "
+                            "every uri stays inside the store")
     noprefix = df.index[~df["image_id"].str.contains(":", regex=False)]
     if len(noprefix): raise ManifestError(f"manifest row {noprefix[0]}: image_id {df.image_id[noprefix[0]]!r} lacks a 'source:' prefix")
     dup = df["image_id"][df["image_id"].duplicated()]
@@ -112,6 +144,11 @@ def encode_png(img) -> bytes:
     buf = io.BytesIO(); img.save(buf, format="PNG", optimize=False); return buf.getvalue()
 
 # %% ../nbs/01_manifest.ipynb #2f52e76d
+_TMP_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")   # `_atomic_write`'s temporary names: <name>.<uuid4 hex>.tmp
+
+class IntegrityError(ValueError):
+    "Stored bytes that do not match the Manifest's `sha256`: a replaced or corrupted file."
+
 class ImageStore:
     "A content-addressed image folder plus `manifest.parquet` at an fsspec URL (local path, `memory://`, `s3://`…)."
     manifest_name = "manifest.parquet"
@@ -119,14 +156,23 @@ class ImageStore:
         self.url = str(root)
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.root = self.root.rstrip("/")
-        self.fs.makedirs(self.root, exist_ok=True)
     def __repr__(self): return f"ImageStore({self.url!r})"
-    def path(self, uri:str) -> str: return f"{self.root}/{uri}"
+    def path(self, uri:str, name:str|None=None) -> str:
+        "The filesystem path of `uri`, refused (`ManifestError` naming `name`) if it would leave the store."
+        problem = uri_problem(uri)
+        if problem:
+            who = f"{name}: " if name else ""
+            raise ManifestError(f"{who}uri {uri!r} {problem}; every uri stays inside {self.url}")
+        return f"{self.root}/{uri}"
     def exists(self, uri:str) -> bool: return self.fs.exists(self.path(uri))
     def read_bytes(self, uri:str) -> bytes: return self.fs.cat_file(self.path(uri))
+    @property
+    def is_local(self) -> bool:
+        "Whether the store is a folder on this machine's filesystem."
+        return "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
     def local_path(self, uri:str):
         "A local filesystem path for `uri` when the store is local, else None."
-        return self.path(uri) if "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)) else None
+        return self.path(uri) if self.is_local else None
 
     def _atomic_write(self, rel:str, data:bytes):
         dest = self.path(rel); tmp = f"{dest}.{uuid.uuid4().hex}.tmp"
@@ -143,49 +189,189 @@ class ImageStore:
         if not self.exists(uri): self._atomic_write(uri, data)
         return dict(facts, uri=uri)
 
+    def own_tmp_files(self) -> list:
+        "Paths of the store's own temporary files (`<name>.<uuid4 hex>.tmp`, as `_atomic_write` names them)."
+        def ls(d):
+            try: return self.fs.ls(d, detail=True)
+            except (FileNotFoundError, NotADirectoryError): return []
+        shards = [e["name"] for e in ls(f"{self.root}/images") if e["type"] == "directory"]
+        entries = [e for d in [self.root, *shards] for e in ls(d) if e["type"] == "file"]
+        return [e["name"] for e in entries if _TMP_NAME.fullmatch(e["name"].rstrip("/").rsplit("/", 1)[-1])]
+
     def sweep_tmp(self, older_than_s:float=3600) -> int:
-        "Delete the `*.tmp` files a killed write left behind, if older than `older_than_s`; returns how many."
+        "Delete the temporary files a killed write left behind, if older than `older_than_s`; returns how many."
         now, n = time.time(), 0
-        for p in self.fs.glob(f"{self.root}/*.tmp") + self.fs.glob(f"{self.root}/images/*/*.tmp"):
+        for p in self.own_tmp_files():
             try:
                 if now - self.fs.modified(p).timestamp() >= older_than_s: self.fs.rm(p); n += 1
             except (FileNotFoundError, NotImplementedError): pass   # gone meanwhile, or a filesystem without times
         if n: get_logger().info(f"{self.url}: removed {n} stale temporary file(s) left by an interrupted write")
         return n
 
+# %% ../nbs/01_manifest.ipynb #b6288465
+@patch
+def read_verified(self:ImageStore, uri:str,
+                  sha256:str, # the row's `sha256`: the bytes must hash to it
+                  name:str|None=None # the row's `image_id`, to name it in errors
+                 ) -> bytes:
+    "The bytes at `uri`, checked against `sha256`; `IntegrityError` naming the row if they differ."
+    label = f"{name} ({uri})" if name else str(uri)
+    try: data = self.fs.cat_file(self.path(uri, name))
+    except FileNotFoundError: raise FileNotFoundError(f"{label}: no such file in the store {self.url}") from None
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise IntegrityError(f"{label}: stored bytes do not match sha256 {str(sha256)[:16]}… "
+                             f"(they hash to {got[:16]}…): the file was replaced or damaged")
+    return data
+
 # %% ../nbs/01_manifest.ipynb #3d9b40e6
+class StoreNotFoundError(FileNotFoundError):
+    "A store URL with no `manifest.parquet`."
+
 def as_store(store:ImageStore|str) -> ImageStore:
     "`store` itself if it is an `ImageStore`, else the store at that URL."
     return store if isinstance(store, ImageStore) else ImageStore(store)
 
-def load_manifest(store:ImageStore|str) -> pd.DataFrame:
-    "The Manifest of `store` (an empty one if none was written yet)."
+def load_manifest(store:ImageStore|str,
+                  missing_ok:bool=False # a store without a Manifest yields an empty one (writers) instead of an error
+                 ) -> pd.DataFrame:
+    "The Manifest of `store`; `StoreNotFoundError` if it has none (unless `missing_ok`)."
     store = as_store(store)
     p = store.path(store.manifest_name)
-    if not store.fs.exists(p): return empty_manifest()
+    if not store.fs.exists(p):
+        if missing_ok: return empty_manifest()
+        raise StoreNotFoundError(f"{store.url}: no such store (no {store.manifest_name})")
     with store.fs.open(p, "rb") as f: df = pd.read_parquet(f)
-    return manifest_from_records(df.to_dict("records")) if len(df) else empty_manifest()
-
-def save_manifest(df:pd.DataFrame, store:ImageStore|str) -> pd.DataFrame:
-    "Validate `df` and write it atomically as the store's `manifest.parquet`."
-    store = as_store(store)
-    validate_manifest(df)
-    buf = io.BytesIO(); df.reset_index(drop=True).to_parquet(buf, index=False)
-    store._atomic_write(store.manifest_name, buf.getvalue())
-    return df
+    return typed_manifest(df)
 
 def upsert_manifest(old:pd.DataFrame, new:pd.DataFrame) -> pd.DataFrame:
     "`old` with the rows of `new` added or replacing those with the same `image_id` (keeping an assigned split)."
     if not len(old): return new.reset_index(drop=True)
     if not len(new): return old
-    prev_split = old.set_index("image_id")["split"]
+    replaced = old["image_id"].isin(set(new["image_id"])).to_numpy(bool)   # a set: fast on 10⁵ rows
+    prev = old[replaced].set_index("image_id")
     new = new.copy()
-    keep = new["split"].isna() & new["image_id"].isin(prev_split.index)
-    new.loc[keep, "split"] = prev_split.reindex(new.loc[keep, "image_id"]).values
-    rest = old[~old["image_id"].isin(new["image_id"])]
-    return manifest_from_records(pd.concat([rest, new], ignore_index=True).to_dict("records"))
+    keep = new["split"].isna() & new["image_id"].isin(prev.index)
+    new.loc[keep, "split"] = prev["split"].reindex(new.loc[keep, "image_id"]).values
+    carry = [c for c in old.columns if c not in new.columns]       # the user's own columns: kept on replaced rows
+    if carry: new = new.join(prev[carry], on="image_id")
+    rest = old[~replaced]
+    return typed_manifest(pd.concat([rest, new], ignore_index=True))
 
 # %% ../nbs/01_manifest.ipynb #7ec72f11
+LOCK_NAME, LEASE_NAME = "manifest.parquet.lock", "manifest.parquet.lease"
+LOCK_TIMEOUT = 600.0    # seconds a commit waits for other writers before giving up
+LEASE_SECONDS = 300.0   # an object-store lease older than this was left by a writer that died
+
+class StoreLockedError(TimeoutError):
+    "Another writer held the store's Manifest lock for longer than the timeout."
+
+_PROCESS_LOCKS, _GUARD, _EXCLUSIVE, _WARNED = {}, threading.Lock(), {}, set()
+
+def _process_lock(store:ImageStore) -> threading.RLock:
+    "The lock that serialises this process's commits to `store` (threads share it)."
+    with _GUARD: return _PROCESS_LOCKS.setdefault((type(store.fs).__name__, store.root), threading.RLock())
+
+def _locked(store:ImageStore, timeout:float, holder:str, hint:str="") -> StoreLockedError:
+    return StoreLockedError(f"{store.url}: another writer has held the manifest lock for more than {timeout:g} s "
+                            f"({holder}){hint}")
+
+@contextlib.contextmanager
+def _file_lock(store:ImageStore, timeout:float):
+    "An operating-system lock on `manifest.parquet.lock` in a local store's root."
+    from filelock import FileLock, Timeout
+    store.fs.makedirs(store.root, exist_ok=True)
+    lock = FileLock(store.path(LOCK_NAME), timeout=timeout)
+    try: lock.acquire()
+    except Timeout: raise _locked(store, timeout, "file lock") from None
+    try: yield
+    finally: lock.release()
+
+# %% ../nbs/01_manifest.ipynb #a4a1e0a5
+def _exclusive_create(fs, path:str, data:bytes) -> bool:
+    "Create `path` holding `data` only if nothing is there; False if something is."
+    try:
+        with fs.open(path, "xb") as f: f.write(data)
+        return True
+    except FileExistsError: return False
+
+def _exclusive_create_works(store:ImageStore) -> bool:
+    "Whether `store`'s filesystem refuses a second exclusive create of one path (probed once per store and process)."
+    key = (type(store.fs).__name__, store.root)
+    if key not in _EXCLUSIVE:
+        probe = store.path(f".probe-{uuid.uuid4().hex}")
+        try:
+            store.fs.makedirs(store.root, exist_ok=True)
+            _EXCLUSIVE[key] = _exclusive_create(store.fs, probe, b"1") and not _exclusive_create(store.fs, probe, b"2")
+        except (ValueError, TypeError, NotImplementedError, OSError): _EXCLUSIVE[key] = False   # no "xb" here
+        finally:
+            try: store.fs.rm(probe)
+            except (FileNotFoundError, OSError): pass
+    return _EXCLUSIVE[key]
+
+def _read_lease(fs, path:str) -> dict|None:
+    "The lease at `path` (None if there is none, `{}` if it is unreadable)."
+    try: return json.loads(fs.cat_file(path))
+    except FileNotFoundError: return None
+    except ValueError: return {}
+
+@contextlib.contextmanager
+def _lease(store:ImageStore, timeout:float, lease_s:float|None=None):
+    "Hold `manifest.parquet.lease`, created exclusively; a lease past its expiry is broken."
+    p, me = store.path(LEASE_NAME), f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    deadline, wait, held = time.monotonic() + timeout, 0.01, None
+    lease = lambda: json.dumps(dict(owner=me, expires=time.time() + (lease_s or LEASE_SECONDS))).encode()
+    while not _exclusive_create(store.fs, p, lease()):
+        held = _read_lease(store.fs, p)
+        if held is not None and held.get("expires", 0) < time.time():
+            get_logger().warning(f"{store.url}: breaking an expired manifest lease of {held.get('owner', 'unknown')}")
+            try: store.fs.rm(p)
+            except FileNotFoundError: pass
+            continue
+        if time.monotonic() > deadline:
+            owner = (held or {}).get("owner")
+            raise _locked(store, timeout, f"lease of {owner}", f"; if it is not running, delete {p}")
+        time.sleep(wait); wait = min(0.5, wait * 2)
+    try: yield
+    finally:
+        if (_read_lease(store.fs, p) or {}).get("owner") == me: store.fs.rm(p)
+
+# %% ../nbs/01_manifest.ipynb #5cdaa0c2
+@contextlib.contextmanager
+def manifest_lock(store:ImageStore|str, timeout:float=LOCK_TIMEOUT):
+    "Hold `store`'s Manifest lock: a file lock on a local folder, a lease where exclusive create works, else in-process"
+    store = as_store(store); local = _process_lock(store)
+    if not local.acquire(timeout=timeout): raise _locked(store, timeout, "another thread of this process")
+    try:
+        if store.is_local: guard = _file_lock(store, timeout)
+        elif _exclusive_create_works(store): guard = _lease(store, timeout)
+        else:
+            if store.url not in _WARNED:
+                _WARNED.add(store.url)
+                get_logger().warning(f"{store.url}: no exclusive create on this filesystem, so manifest commits are "
+                                     "serialised within this process only; concurrent writers need a local store")
+            guard = contextlib.nullcontext()
+        with guard: yield store
+    finally: local.release()
+
+def commit_manifest(store:ImageStore|str,
+                    change:Callable, # the Manifest as it is now → the Manifest to write
+                    timeout:float=LOCK_TIMEOUT # seconds to wait for other writers
+                   ) -> pd.DataFrame:
+    "Under the store's lock: re-read the Manifest, apply `change`, validate, write atomically; returns the result."
+    store = as_store(store)
+    with manifest_lock(store, timeout):
+        new = change(load_manifest(store, missing_ok=True))
+        validate_manifest(new)
+        buf = io.BytesIO(); new.reset_index(drop=True).to_parquet(buf, index=False)
+        store._atomic_write(store.manifest_name, buf.getvalue())
+    return new
+
+def save_manifest(df:pd.DataFrame, store:ImageStore|str) -> pd.DataFrame:
+    "Validate `df` and write it atomically as the store's whole `manifest.parquet` (a commit that replaces every row)."
+    return commit_manifest(store, lambda now: df)
+
+# %% ../nbs/01_manifest.ipynb #12817622
 class ManifestWriter:
     "Rows upserted into `store`'s Manifest at checkpoints (see `due`) and on `flush`."
     def __init__(self, store:ImageStore|str,
@@ -194,7 +380,7 @@ class ManifestWriter:
                  seconds:float=0.0 # ... and at least this many seconds since the last write
                 ):
         self.store = as_store(store); self.store.sweep_tmp()
-        self.m = load_manifest(self.store)
+        self.m = load_manifest(self.store, missing_ok=True)
         self.every, self.growth, self.seconds = max(1, every), growth, seconds
         self.pending, self.last, self.writes = {}, time.monotonic(), 0
     def due(self) -> bool:
@@ -206,8 +392,9 @@ class ManifestWriter:
         self.pending[row["image_id"]] = row
         if self.due(): self.flush()
     def flush(self) -> pd.DataFrame:
-        "Upsert the queued rows and write the Manifest; returns the store's whole Manifest."
+        "Upsert the queued rows into the Manifest as it is now (one commit); returns the store's whole Manifest."
         if self.pending:
-            self.m = save_manifest(upsert_manifest(self.m, manifest_from_records(list(self.pending.values()))), self.store)
+            rows = manifest_from_records(list(self.pending.values()))
+            self.m = commit_manifest(self.store, lambda now: upsert_manifest(now, rows))
             self.pending, self.last, self.writes = {}, time.monotonic(), self.writes + 1
         return self.m

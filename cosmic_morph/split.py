@@ -12,13 +12,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from PIL import Image
 from .manifest import ImageStore, SPLITS, load_manifest, save_manifest, read_meta, as_store, image_facts
+from .manifest import commit_manifest
 from .config import get_logger
 
 # %% auto #0
 __all__ = ['MIN_SIMILARITY', 'MAX_DISTANCE', 'MAX_NEIGHBOURS', 'duplicate_groups', 'hash_values', 'hamming',
            'near_duplicate_pairs', 'image_similarity', 'sky_pairs', 'near_duplicate_groups', 'label_conflicts',
            'parse_ratios', 'assign_splits', 'leakage_report', 'LeakageError', 'check_no_leakage', 'split_manifest',
-           'rehash_manifest', 'split_store']
+           'rehash_manifest', 'fill_missing_phash', 'apply_split', 'split_store']
 
 # %% ../nbs/06_split.ipynb #598e2d92
 def duplicate_groups(df:pd.DataFrame) -> pd.Series:
@@ -116,7 +117,9 @@ def _verified_edges(df, sha, rows, inv, ok, pairs, store, min_similarity):
     cand += [(a, b) for u, v, _ in pairs for a in members[u] for b in members[v]]
     cache, edges = {}, []
     def px(i):
-        if i not in cache: cache[i] = _pixels(Image.open(io.BytesIO(store.read_bytes(df["uri"].iat[i]))))
+        if i not in cache:
+            data = store.read_verified(df["uri"].iat[i], df["sha256"].iat[i], df["image_id"].iat[i])
+            cache[i] = _pixels(Image.open(io.BytesIO(data)))
         return cache[i]
     for a, b in cand:
         if sha[a] != sha[b] and image_similarity(px(a), px(b)) >= min_similarity: edges.append((a, b))
@@ -291,33 +294,62 @@ def split_manifest(df:pd.DataFrame, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_so
     return df
 
 # %% ../nbs/06_split.ipynb #1c50e36d
+def _hashes(store:ImageStore, rows:pd.DataFrame, progress:bool, desc:str) -> pd.Series:
+    "Perceptual hashes of `rows`' stored images, each read through `read_verified`."
+    from tqdm.auto import tqdm
+    it = zip(rows["uri"], rows["sha256"], rows["image_id"])
+    it = tqdm(it, total=len(rows), desc=desc, unit="img", leave=False) if progress else it
+    hashes = [image_facts(store.read_verified(u, s, i), i)["phash"] for u, s, i in it]
+    return pd.Series(hashes, index=rows.index, dtype="string")
+
 def rehash_manifest(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -> pd.DataFrame:
     "`df` with `phash` recomputed from the stored images (for stores written before the hash changed)."
-    from tqdm.auto import tqdm
     store = as_store(store); df = df.copy()
-    it = tqdm(df["uri"], desc="rehash", unit="img", leave=False) if progress else df["uri"]
-    df["phash"] = pd.Series([image_facts(store.read_bytes(u), u)["phash"] for u in it], index=df.index, dtype="string")
+    df["phash"] = _hashes(store, df, progress, "rehash")
     return df
 
+def fill_missing_phash(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -> pd.DataFrame:
+    "`df` with a `phash` computed from the verified stored bytes of every row that has none."
+    miss = df["phash"].isna()
+    if not miss.any(): return df
+    df = df.copy(); df.loc[miss, "phash"] = _hashes(as_store(store), df[miss], progress, "phash")
+    get_logger().info(f"{int(miss.sum())} row(s) had no perceptual hash: computed from the stored images")
+    return df
+
+# %% ../nbs/06_split.ipynb #d0ba2f18
+def apply_split(now:pd.DataFrame, # the Manifest as stored at commit time
+                done:pd.DataFrame # the split Manifest, computed from an earlier read
+               ) -> pd.DataFrame:
+    "`now` with `split` and `phash` from `done` on every row `done` holds with the same `sha256`; others as they are."
+    ref = done.set_index("image_id")[["sha256", "split", "phash"]].reindex(now["image_id"])
+    seen = pd.Series(ref["sha256"].to_numpy(), index=now.index, dtype="string")
+    same = seen.eq(now["sha256"]).fillna(False).to_numpy(bool)
+    out = now.copy()
+    for c in ("split", "phash"): out.loc[same, c] = pd.Series(ref[c].to_numpy(), index=now.index, dtype="string")[same]
+    return out
+
+# %% ../nbs/06_split.ipynb #96c3e22f
 def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_source_split:bool=True,
                 max_distance:int|None=MAX_DISTANCE, source_leaks:str="train",
                 rehash:bool=False, # recompute `phash` from the images first (stores ingested before this issue)
                 verify:bool=True,  # pixel-verify near-duplicate candidates against the store's images
                 max_separation_arcsec:float|None=None # also group rows this close on the sky
                ) -> pd.DataFrame:
-    "Split the Manifest of `store`, check it for leakage, write it (and `split_report.json`) back and return it."
+    "Split the Manifest of `store`, check it for leakage, commit it (and write `split_report.json`) and return it."
     store = as_store(store)
     df = load_manifest(store)
     if not len(df): raise ValueError(f"{store.url}: the store has no manifest rows to split")
-    if rehash: df = rehash_manifest(df, store)
+    df = rehash_manifest(df, store) if rehash else fill_missing_phash(df, store)
     df = split_manifest(df, ratios, seed, keep_source_split, max_distance, source_leaks, store=store if verify else None,
                         max_separation_arcsec=max_separation_arcsec)
     rep = df.attrs["split_report"]
     r = check_no_leakage(df, max_distance, store=store if verify else None, max_separation_arcsec=max_separation_arcsec)
     plain = df.copy(); plain.attrs = {}       # the report goes to split_report.json, not into Parquet metadata
-    save_manifest(plain, store)
+    out = commit_manifest(store, lambda now: apply_split(now, plain))
     store._atomic_write("split_report.json", json.dumps(rep, indent=1, default=str).encode())
     log = get_logger()
+    if out["split"].isna().any():
+        log.warning(f"{int(out['split'].isna().sum())} row(s) arrived during the split and stay unsplit: split again")
     if rep["source_split"] and rep["source_split"]["groups_crossing_splits"]:
         s = rep["source_split"]
         log.warning(f"published split leaks: {s['groups_crossing_splits']} duplicate group(s) cross splits ("
@@ -325,4 +357,5 @@ def split_store(store:ImageStore|str, ratios=(0.8, 0.1, 0.1), seed:int=42, keep_
     if r["label_conflicts"]: log.warning(f"{r['label_conflicts']} duplicate group(s) carry conflicting labels (see split_report.json)")
     log.info(f"split {r['rows']} rows (seed {seed}): " + ", ".join(f"{k} {v}" for k,v in df.split.value_counts().items())
              + f"; {r['duplicate_rows']} duplicate rows ({r['exact_duplicate_rows']} exact) in {r['groups']} groups, 0 crossing splits")
-    return df
+    out.attrs = df.attrs                      # the report and groups (used by `leakage_report` while the rows match)
+    return out

@@ -89,6 +89,9 @@ def test_label_conflicts_reported(planted_store):
     assert len(json.loads((d/"split_report.json").read_text())["label_conflicts"]) == before + 1
 
 def test_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such store"): split_store(tmp_path)
+    assert list(tmp_path.iterdir()) == []                              # reading a missing store created nothing
+    save_manifest(load_manifest(tmp_path, missing_ok=True), tmp_path)
     with pytest.raises(ValueError, match="no manifest rows to split"): split_store(tmp_path)
     m = ingest_first(tmp_path/"s", per_class=1, progress=False)
     with pytest.raises(ValueError, match="ratios '0.5,0.1'"): split_manifest(m, ratios="0.5,0.1")

@@ -50,14 +50,17 @@ def load_rgb(data:bytes, # encoded image (PNG, JPEG, …)
 
 # %% ../../nbs/07a_images.ipynb #d825d154
 def image_cache(store:ImageStore|str, # the store holding the images
-                rows:pd.DataFrame, # Manifest rows (column `uri`)
+                rows:pd.DataFrame, # Manifest rows (columns `uri`, `sha256`, `image_id`)
                 size:int, center_crop:float=1.0, progress:bool=True, channels:str="rgb") -> torch.Tensor:
-    "The images of `rows` decoded, cropped, resized (and stretched) once: a `uint8` tensor N×3×`size`×`size`."
+    "`rows`' images, bytes checked against `sha256`, decoded, cropped, resized (and stretched) once: N×3×size×size."
     from tqdm.auto import tqdm
     store = as_store(store)
     out = torch.empty((len(rows), 3, size, size), dtype=torch.uint8)
-    for i, uri in enumerate(tqdm(rows["uri"], desc="decode", unit="img", leave=False, disable=not progress)):
-        try: out[i] = torch.from_numpy(load_rgb(store.read_bytes(uri), size, center_crop, channels)).permute(2, 0, 1)
+    it = tqdm(zip(rows["uri"], rows["sha256"], rows["image_id"]), total=len(rows), desc="decode", unit="img",
+              leave=False, disable=not progress)
+    for i, (uri, sha, iid) in enumerate(it):
+        data = store.read_verified(uri, sha, iid)             # a replaced or damaged file stops here, naming its row
+        try: out[i] = torch.from_numpy(load_rgb(data, size, center_crop, channels)).permute(2, 0, 1)
         except Exception as e: raise ValueError(f"{uri}: cannot be read as an image ({e})") from e
     return out
 
