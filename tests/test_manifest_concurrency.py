@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, pytest
 from conftest import CLI
 from cosmic_morph.manifest import ImageStore, ManifestWriter, load_manifest, encode_png
-from cosmic_morph.ingest.catalogs import ingest_first
+from cosmic_morph.ingest.first import ingest_first
 import cosmic_morph.split as split_mod
 
 ROOT = Path(__file__).resolve().parents[1]
