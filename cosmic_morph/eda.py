@@ -1,4 +1,4 @@
-"""Class balance per source and split, samples, image geometry and brightness, exact and near duplicates, and vote fractions: the figures that say what a Manifest will do to training.
+"""Class balance, samples, geometry, brightness, duplicates and vote fractions: what a Manifest does to training.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/eda.html.md"""
 
@@ -26,6 +26,7 @@ def save_figure(fig, run_dir:str|Path|None, name:str) -> Path|None:
     p = Path(run_dir)/"eda"/f"{name}.png"; p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(p, dpi=100, bbox_inches="tight"); return p
 
+# %% ../nbs/05_eda.ipynb #f7b214f8
 def effective_split(df:pd.DataFrame) -> pd.Series:
     "The row's `split`, else its source's published `meta.source_split`, else `'unsplit'`."
     src = pd.Series([read_meta(m).get("source_split") for m in df["meta"]], index=df.index, dtype="string")
@@ -41,6 +42,7 @@ def imbalance_ratio(counts:pd.DataFrame) -> pd.Series:
     "Largest over smallest class count per (source, split), from `class_counts`."
     return counts.groupby(["source", "split"])["n"].agg(lambda n: n.max()/n.min()).rename("imbalance")
 
+# %% ../nbs/05_eda.ipynb #9e24ad27
 def plot_class_counts(df:pd.DataFrame):
     "Bar chart of class counts, one panel per source, bars per split."
     c = class_counts(df)
@@ -55,7 +57,8 @@ def _read(store:ImageStore, uri:str) -> Image.Image:
 
 def _show(ax, img:Image.Image, title:str=""):
     a = np.asarray(img.convert("L"), np.float32); a = np.arcsinh(10*a/(a.max() or 1))/np.arcsinh(10)
-    ax.imshow(a, cmap="magma", vmin=0, vmax=1); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title, fontsize=8)
+    ax.imshow(a, cmap="magma", vmin=0, vmax=1); ax.set_xticks([]); ax.set_yticks([])
+    ax.set_title(title, fontsize=8)
 
 def plot_sample_grid(df:pd.DataFrame, store:ImageStore|str, per_class:int=6, seed:int=0):
     "A grid of `per_class` random images (seeded) for every label, asinh-stretched for display."
@@ -78,9 +81,11 @@ def image_stats(df:pd.DataFrame, store:ImageStore|str, progress:bool=True) -> pd
     for r in it:
         img = _read(store, r.uri); a = np.asarray(img.convert("L"), np.float32)
         rows.append(dict(image_id=r.image_id, label=r.label, width=img.width, height=img.height, mode=img.mode,
-                         brightness=float(a.mean()), source_fraction=float((a > 0.05*(a.max() or 1)).mean()), peak=float(a.max())))
+                         brightness=float(a.mean()), source_fraction=float((a > 0.05*(a.max() or 1)).mean()),
+                         peak=float(a.max())))
     return pd.DataFrame(rows)
 
+# %% ../nbs/05_eda.ipynb #016fe98f
 def plot_image_stats(stats:pd.DataFrame):
     "Per class: width/height, mode, mean brightness and source fraction."
     fig, axs = plt.subplots(1, 4, figsize=(17, 3.4))
@@ -89,7 +94,8 @@ def plot_image_stats(stats:pd.DataFrame):
     sns.countplot(stats, x="label", hue="mode", ax=axs[1]); axs[1].set_title("mode")
     sns.violinplot(stats, x="label", y="brightness", ax=axs[2], cut=0); axs[2].set_title("mean brightness (0–255)")
     frac = stats.assign(source_fraction=stats.source_fraction.clip(lower=1e-5))      # a blank frame would be log(0)
-    sns.violinplot(frac, x="label", y="source_fraction", ax=axs[3], cut=0, log_scale=True); axs[3].set_title("fraction of frame above 5% of peak")
+    sns.violinplot(frac, x="label", y="source_fraction", ax=axs[3], cut=0, log_scale=True)
+    axs[3].set_title("fraction of frame above 5% of peak")
     fig.tight_layout(); return fig
 
 # %% ../nbs/05_eda.ipynb #40b68e53
@@ -97,10 +103,12 @@ def plot_vote_fractions(df:pd.DataFrame, max_columns:int=9):
     "Histogram per `vote_*` column (the first `max_columns`), coloured by label; `None` when there are none."
     cols = [c for c in df.columns if c.startswith("vote_") and df[c].notna().any()][:max_columns]
     if not cols: return None
-    long = df[cols + ["label"]].melt(id_vars="label", var_name="answer", value_name="fraction").dropna(subset=["fraction"])
+    long = df[cols + ["label"]].melt(id_vars="label", var_name="answer", value_name="fraction")
+    long = long.dropna(subset=["fraction"])
     long["answer"] = long.answer.str.replace("vote_", "", regex=False)
     g = sns.displot(long, x="fraction", hue="label", col="answer", col_wrap=3, kind="hist", bins=20, binrange=(0, 1),
-                    element="step", stat="density", common_norm=False, height=2.4, aspect=1.4, facet_kws=dict(sharey=False))
+                    element="step", stat="density", common_norm=False, height=2.4, aspect=1.4,
+                    facet_kws=dict(sharey=False))
     g.set_titles("{col_name}", size=8); return g.figure
 
 # %% ../nbs/05_eda.ipynb #b54f6202
@@ -115,6 +123,7 @@ def duplicate_summary(df:pd.DataFrame, store:ImageStore|str|None=None, max_dista
     return pd.DataFrame(rows, columns=["group", "size", "labels", "splits", "image_ids", "uris"]).sort_values(
         ["size", "group"], ascending=[False, True], ignore_index=True)
 
+# %% ../nbs/05_eda.ipynb #23df7cf1
 def plot_duplicate_examples(summary:pd.DataFrame, store:ImageStore|str, n:int=8, per_group:int=4):
     "The first `n` groups of `duplicate_summary`, one row each, labelled with label and split; `None` if none."
     if not len(summary): return None
@@ -139,10 +148,16 @@ NEAR_COPIES = {
     "bright0.8": lambda img: Image.fromarray((np.asarray(img, np.float32)*0.8).astype(np.uint8)),
     "noise4": _noise,
     "resize0.9": lambda img: img.resize((int(img.width*0.9), int(img.height*0.9)), Image.BILINEAR),
-    "combo": lambda img: _noise(_jpeg(Image.fromarray((np.roll(np.asarray(img), (1, 1), (0, 1))*0.9).astype(np.uint8))), 3),
+    "combo": lambda img: _noise(_jpeg(Image.fromarray((np.roll(np.asarray(img), (1, 1), (0, 1))*0.9).astype(np.uint8))),
+                                3),
 }
 
-def plant_near_duplicates(df:pd.DataFrame, store:ImageStore|str, image_ids:list, kinds:list|None=None) -> pd.DataFrame:
+# %% ../nbs/05_eda.ipynb #c38f0fc2
+def plant_near_duplicates(df:pd.DataFrame, # the Manifest holding `image_ids`
+                          store:ImageStore|str, # the store to put the copies in
+                          image_ids:list, # the originals
+                          kinds:list|None=None # `NEAR_COPIES` keys (default: all)
+                         ) -> pd.DataFrame:
     "Manifest rows for modified copies (`NEAR_COPIES` kinds) of `image_ids`, stored in `store`; ids `<id>~<kind>`."
     store = as_store(store); recs = []
     for iid in image_ids:
@@ -164,11 +179,13 @@ def pair_distances(phash:pd.Series) -> np.ndarray:
     v, _ = hash_values(phash); i, j = np.triu_indices(len(v), 1)
     return np.concatenate([hamming(v[i[s:s+1_000_000]], v[j[s:s+1_000_000]]) for s in range(0, len(i), 1_000_000)])
 
+# %% ../nbs/05_eda.ipynb #9dd6a39e
 def plot_hash_distances(different:np.ndarray, copies:dict, threshold:int|None=None, title:str=""):
     "Histogram of Hamming distances: pairs of different images vs image–copy pairs per kind."
     fig, ax = plt.subplots(figsize=(8, 3.6)); bins = np.arange(-0.5, 65.5, 1)
     ax.hist(different, bins=bins, density=True, color="0.6", label=f"different images ({len(different):,} pairs)")
     for k, d in copies.items(): ax.hist(d, bins=bins, density=True, histtype="step", lw=1.6, label=f"copy: {k}")
     if threshold is not None: ax.axvline(threshold + 0.5, color="k", ls="--", lw=1, label=f"threshold ≤ {threshold}")
-    ax.set_yscale("log"); ax.set_xlabel("Hamming distance (of 64 bits)"); ax.set_ylabel("density"); ax.set_title(title)
+    ax.set_yscale("log"); ax.set_xlabel("Hamming distance (of 64 bits)"); ax.set_ylabel("density")
+    ax.set_title(title)
     ax.legend(fontsize=7, ncol=2); fig.tight_layout(); return fig

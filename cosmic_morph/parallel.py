@@ -22,6 +22,7 @@ LOCAL_SCHEDULERS = ("sync", "threads", "processes")
 def _is_cluster(scheduler) -> bool:
     return not isinstance(scheduler, str) or "://" in scheduler
 
+# %% ../nbs/01b_parallel.ipynb #6ed86919
 def parallel_map(fn, # a function of one item (picklable by cloudpickle for processes or a cluster)
                  items, # the items
                  scheduler=None, # None/"threads", "processes", "sync", a "tcp://…" address or a `distributed.Client`
@@ -33,7 +34,8 @@ def parallel_map(fn, # a function of one item (picklable by cloudpickle for proc
     if not items: return []
     scheduler = scheduler or "threads"
     if isinstance(scheduler, str) and not _is_cluster(scheduler) and scheduler not in LOCAL_SCHEDULERS:
-        raise ValueError(f"unknown scheduler {scheduler!r}: use one of {', '.join(LOCAL_SCHEDULERS)} or a 'tcp://host:port' address")
+        raise ValueError(f"unknown scheduler {scheduler!r}: use one of {', '.join(LOCAL_SCHEDULERS)} "
+                         "or a 'tcp://host:port' address")
     import dask.bag as db                                        # imported here: importing the library stays light
     workers = num_workers or os.cpu_count() or 1
     bag = db.from_sequence(items, npartitions=min(len(items), 4 * workers)).map(fn)
@@ -45,17 +47,19 @@ def parallel_map(fn, # a function of one item (picklable by cloudpickle for proc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler, set_as_default=False)
     try:
         futures = client.compute(bag.to_delayed())
-        for _ in tqdm(as_completed(futures, loop=client.loop), total=len(futures), desc=desc, disable=not progress, leave=False): pass
+        done = as_completed(futures, loop=client.loop)
+        for _ in tqdm(done, total=len(futures), desc=desc, disable=not progress, leave=False): pass
         return [x for part in client.gather(futures) for x in part]
     finally:
         if client is not scheduler: client.close()
 
-# %% ../nbs/01b_parallel.ipynb #5d2e3317
+# %% ../nbs/01b_parallel.ipynb #d1a35451
 def _check_shareable(store:ImageStore, scheduler):
     if "memory" in (store.fs.protocol if isinstance(store.fs.protocol, tuple) else (store.fs.protocol,)) and \
        (scheduler == "processes" or _is_cluster(scheduler or "threads")):
         raise ValueError(f"{store.url}: a memory:// store lives in one process; use scheduler='threads' or 'sync'")
 
+# %% ../nbs/01b_parallel.ipynb #5d2e3317
 def _put_one(store_url:str, item) -> dict:
     name, src = item
     try:
@@ -65,9 +69,12 @@ def _put_one(store_url:str, item) -> dict:
             with fsspec.open(str(src), "rb") as f: data = f.read()
         return ImageStore(store_url).put_image(data, name)
     except FileNotFoundError: return dict(error=f"{name}: missing file {src}")
-    except ImageDecodeError as e: return dict(error=f"{name}: {str(e).split(': ', 1)[-1]} ({src if isinstance(src, str) else type(src).__name__})")
+    except ImageDecodeError as e:
+        what = src if isinstance(src, str) else type(src).__name__
+        return dict(error=f"{name}: {str(e).split(': ', 1)[-1]} ({what})")
     except (OSError, ValueError) as e: return dict(error=f"{name}: {type(e).__name__}: {e}")
 
+# %% ../nbs/01b_parallel.ipynb #fbeb765c
 def store_images(store:ImageStore|str, # the destination store
                  items, # (name, path | bytes | uint8 array) pairs
                  scheduler=None, num_workers:int|None=None, progress:bool=True, desc:str="images"
@@ -76,7 +83,7 @@ def store_images(store:ImageStore|str, # the destination store
     store = as_store(store); _check_shareable(store, scheduler)
     return parallel_map(functools.partial(_put_one, store.url), items, scheduler, num_workers, progress, desc)
 
-# %% ../nbs/01b_parallel.ipynb #fbeb765c
+# %% ../nbs/01b_parallel.ipynb #f503ad08
 FACT_COLUMNS = ["sha256", "phash", "width", "height", "mode"]
 
 def _facts_one(store_url:str, uri:str) -> dict:
@@ -85,20 +92,24 @@ def _facts_one(store_url:str, uri:str) -> dict:
     try: return dict(uri=uri, **image_facts(data, uri))
     except ImageDecodeError as e: return dict(uri=uri, error=str(e).split(": ", 1)[-1])
 
+# %% ../nbs/01b_parallel.ipynb #dbc98232
 def compute_image_facts(manifest:pd.DataFrame, # rows with a `uri`
                         store:ImageStore|str, scheduler=None, num_workers:int|None=None, progress:bool=True
                        ) -> pd.DataFrame:
-    "Recompute sha256, phash, width, height and mode of each row's stored image; one row per Manifest row, with `error`."
+    "Recompute the `FACT_COLUMNS` of each row's stored image; one row per Manifest row, with `error`."
     store = as_store(store); _check_shareable(store, scheduler)
     uris = list(dict.fromkeys(manifest["uri"].dropna()))
-    res = pd.DataFrame(parallel_map(functools.partial(_facts_one, store.url), uris, scheduler, num_workers, progress, "facts"),
-                       columns=["uri", *FACT_COLUMNS, "error"])
+    facts = parallel_map(functools.partial(_facts_one, store.url), uris, scheduler, num_workers, progress, "facts")
+    res = pd.DataFrame(facts, columns=["uri", *FACT_COLUMNS, "error"])
     out = manifest[["image_id", "uri"]].merge(res, on="uri", how="left")
     out["width"], out["height"] = out["width"].astype("Int64"), out["height"].astype("Int64")
     return out.astype({"sha256": "string", "phash": "string", "mode": "string", "error": "string"})
 
-def verify_store(store:ImageStore|str, manifest:pd.DataFrame|None=None, scheduler=None, progress:bool=True) -> pd.DataFrame:
-    "Rows whose stored image is missing, unreadable or differs from the Manifest: `image_id, uri, problem` (empty when all is well)."
+# %% ../nbs/01b_parallel.ipynb #16540185
+def verify_store(store:ImageStore|str, # the store to check
+                 manifest:pd.DataFrame|None=None, # the rows to check (default: the store's Manifest)
+                 scheduler=None, progress:bool=True) -> pd.DataFrame:
+    "Rows whose stored image is missing, unreadable or changed: `image_id, uri, problem` (empty when all is well)."
     from cosmic_morph.manifest import load_manifest
     store = as_store(store); m = load_manifest(store) if manifest is None else manifest
     f = compute_image_facts(m, store, scheduler, progress=progress).set_index("image_id")

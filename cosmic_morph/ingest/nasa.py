@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import pandas as pd
 import httpx
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from ..config import get_logger
 from ..manifest import ImageStore, ImageDecodeError, as_store, read_meta, ManifestWriter
 
@@ -21,7 +22,7 @@ __all__ = ['NASA_API', 'NASA_QUERIES', 'NASA_CLASSES', 'SIZE_PREFERENCE', 'RETRY
            'asset_url', 'pick_renditions', 'run_sync', 'RateLimit', 'retry_after_seconds', 'NasaClient',
            'ingest_nasa_async', 'ingest_nasa']
 
-# %% ../../nbs/02_ingest_nasa.ipynb #7ab3c9c2
+# %% ../../nbs/02_ingest_nasa.ipynb #5bb49163
 NASA_API = "https://images-api.nasa.gov"
 NASA_QUERIES = {"asteroid": "asteroid", "comet": "comet", "galaxy": "galaxy",
                 "nebula": "nebula", "planet": "planet", "star": "star"}
@@ -34,10 +35,12 @@ NASA_LICENCE = ("NASA media, generally not copyrighted in the US; credit NASA an
 class NasaError(RuntimeError):
     "A request to the NASA API that failed for good; the message names the request and the reason."
 
+# %% ../../nbs/02_ingest_nasa.ipynb #d321b33f
 def asset_url(api_url:str, nasa_id:str) -> str:
-    "The `/asset/{nasa_id}` URL, with the id percent-encoded (spaces, '/', '?', '#', '%' and unicode are all legal ids)."
+    "The `/asset/{nasa_id}` URL, with the id percent-encoded (spaces, '/', '?', '#', '%' and unicode are legal ids)."
     return f"{api_url.rstrip('/')}/asset/{quote(nasa_id, safe='')}"
 
+# %% ../../nbs/02_ingest_nasa.ipynb #7ab3c9c2
 def pick_renditions(hrefs:list, # the `href`s of an asset's file list
                     sizes=SIZE_PREFERENCE # rendition suffixes, most wanted first
                    ) -> list:
@@ -54,6 +57,7 @@ def run_sync(coro):
     except RuntimeError: return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as ex: return ex.submit(asyncio.run, coro).result()
 
+# %% ../../nbs/02_ingest_nasa.ipynb #c64acfe8
 class RateLimit:
     "A global pace: successive `wait()`s return at least `1/rate` seconds apart (no limit when `rate` is falsy)."
     def __init__(self, rate:float|None): self.interval, self.next = (1 / rate if rate else 0.0), 0.0
@@ -63,6 +67,7 @@ class RateLimit:
         t = max(now, self.next); self.next = t + self.interval
         if t > now: await asyncio.sleep(t - now)
 
+# %% ../../nbs/02_ingest_nasa.ipynb #4239ac53
 def retry_after_seconds(value:str|None) -> float|None:
     "Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date); None if absent or unreadable."
     if not value: return None
@@ -71,7 +76,7 @@ def retry_after_seconds(value:str|None) -> float|None:
     try: return max(0.0, (email.utils.parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
     except (TypeError, ValueError): return None
 
-# %% ../../nbs/02_ingest_nasa.ipynb #c64acfe8
+# %% ../../nbs/02_ingest_nasa.ipynb #45b260c5
 class NasaClient:
     "Async NASA Image Library client: bounded concurrency, global rate limit, retries with backoff, paging."
     def __init__(self, api_url:str=NASA_API, concurrency:int=8, rate_limit:float|None=20.0, retries:int=5,
@@ -83,8 +88,10 @@ class NasaClient:
     async def __aenter__(self):
         self.sem, self._rate = asyncio.Semaphore(self.concurrency), RateLimit(self.rate_limit)
         n = -(-self.concurrency // self.pool_size); size = -(-self.concurrency // n); tls = httpx.create_ssl_context()
-        self.pools = [httpx.AsyncClient(timeout=self.timeout, follow_redirects=True, headers={"User-Agent": "cosmic-morph"}, verify=tls,
-                                        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)) for _ in range(n)]
+        self.pools = [httpx.AsyncClient(timeout=self.timeout, follow_redirects=True,
+                                        headers={"User-Agent": "cosmic-morph"}, verify=tls,
+                                        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+                      for _ in range(n)]
         self.busy = [0] * n
         return self
     async def __aexit__(self, *exc):
@@ -96,27 +103,31 @@ class NasaClient:
         try: return await self.pools[i].get(url, params=params)
         finally: self.busy[i] -= 1
 
-    def _wait(self, attempt:int, r:httpx.Response|None) -> float:
-        ra = retry_after_seconds(r.headers.get("retry-after")) if r is not None else None
-        if ra is not None: self.stats["retry_after"] += 1; return min(ra, self.max_wait)
-        return min(self.backoff * 2 ** attempt * self.rng.uniform(0.5, 1.5), self.max_wait)
+# %% ../../nbs/02_ingest_nasa.ipynb #e0d1c1b4
+@patch
+def _wait(self:NasaClient, attempt:int, r:httpx.Response|None) -> float:
+    ra = retry_after_seconds(r.headers.get("retry-after")) if r is not None else None
+    if ra is not None: self.stats["retry_after"] += 1; return min(ra, self.max_wait)
+    return min(self.backoff * 2 ** attempt * self.rng.uniform(0.5, 1.5), self.max_wait)
 
-    async def get(self, url:str, params:dict|None=None, what:str="") -> httpx.Response:
-        "GET `url`, retrying 429/5xx/timeouts/dropped connections; raises `NasaError` when the retries run out."
-        for attempt in range(self.retries + 1):
-            r = None
-            async with self.sem:
-                await self._rate.wait()
-                self.stats["requests"] += 1
-                try: r = await self._send(url, params); err = f"HTTP {r.status_code}"
-                except httpx.TimeoutException as e: err = f"timeout ({type(e).__name__})"
-                except httpx.TransportError as e: err = f"{type(e).__name__}: {e}"
-            if r is not None and r.status_code not in RETRY_STATUS: return r
-            self.stats[err.split(" (")[0].split(":")[0]] += 1
-            if attempt == self.retries: break
-            self.stats["retries"] += 1
-            await asyncio.sleep(self._wait(attempt, r))
-        raise NasaError(f"{what or url}: gave up after {self.retries + 1} tries ({err})")
+# %% ../../nbs/02_ingest_nasa.ipynb #77abc3a3
+@patch
+async def get(self:NasaClient, url:str, params:dict|None=None, what:str="") -> httpx.Response:
+    "GET `url`, retrying 429/5xx/timeouts/dropped connections; raises `NasaError` when the retries run out."
+    for attempt in range(self.retries + 1):
+        r = None
+        async with self.sem:
+            await self._rate.wait()
+            self.stats["requests"] += 1
+            try: r = await self._send(url, params); err = f"HTTP {r.status_code}"
+            except httpx.TimeoutException as e: err = f"timeout ({type(e).__name__})"
+            except httpx.TransportError as e: err = f"{type(e).__name__}: {e}"
+        if r is not None and r.status_code not in RETRY_STATUS: return r
+        self.stats[err.split(" (")[0].split(":")[0]] += 1
+        if attempt == self.retries: break
+        self.stats["retries"] += 1
+        await asyncio.sleep(self._wait(attempt, r))
+    raise NasaError(f"{what or url}: gave up after {self.retries + 1} tries ({err})")
 
 # %% ../../nbs/02_ingest_nasa.ipynb #5b988ab1
 async def _search_items(self:NasaClient, query:str, page_size:int=100, max_pages:int=100):
@@ -138,6 +149,9 @@ def _reason(r:httpx.Response) -> str:
     try: return str(r.json().get("reason", ""))[:200]
     except ValueError: return r.text[:200]
 
+NasaClient.search_items = _search_items
+
+# %% ../../nbs/02_ingest_nasa.ipynb #8443ce5d
 async def _renditions(self:NasaClient, nasa_id:str, sizes=SIZE_PREFERENCE) -> list:
     "The URLs of `nasa_id`'s renditions, in the order of `sizes`; `NasaError` if none fits."
     r = await self.get(asset_url(self.api_url, nasa_id), what=f"asset {nasa_id!r}")
@@ -147,7 +161,7 @@ async def _renditions(self:NasaClient, nasa_id:str, sizes=SIZE_PREFERENCE) -> li
     if not urls: raise NasaError(f"asset {nasa_id!r}: no {'/'.join(sizes)} rendition among {len(hrefs)} files")
     return urls
 
-NasaClient.search_items, NasaClient.renditions = _search_items, _renditions
+NasaClient.renditions = _renditions
 
 # %% ../../nbs/02_ingest_nasa.ipynb #1cfc1ffd
 async def _store_one(self:NasaClient, store:ImageStore, nasa_id:str, sizes=SIZE_PREFERENCE) -> tuple:
@@ -174,10 +188,12 @@ class _Checkpoint(ManifestWriter):
         self.add(dict(row, meta=dict(meta, also_matched=sorted({*meta.get("also_matched", []), cls}))))
         return True
 
+# %% ../../nbs/02_ingest_nasa.ipynb #15b2ad0b
 def _nasa_row(cls:str, query:str, data:dict, facts:dict, url:str) -> dict:
     meta = {k: data.get(k) for k in ("nasa_id", "title", "description", "keywords", "center", "date_created")}
     return dict(image_id=f"nasa:{data['nasa_id']}", source="nasa", taxonomy="nasa6", label=cls, **facts,
-                meta=dict(meta, query=query, rendition=url.rsplit("~", 1)[-1].split(".")[0], url=url, licence=NASA_LICENCE))
+                meta=dict(meta, query=query, rendition=url.rsplit("~", 1)[-1].split(".")[0], url=url,
+                          licence=NASA_LICENCE))
 
 # %% ../../nbs/02_ingest_nasa.ipynb #2e3a6081
 async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, page_size, max_pages, progress):
@@ -197,14 +213,15 @@ async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, pa
         nonlocal inflight, stored
         done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
         stored += sum(t.result() for t in done)
-    try:                                                       # a search that fails for good still lets in-flight images land
+    try:                                     # a search that fails for good still lets in-flight images land
         async with contextlib.aclosing(client.search_items(query, page_size, max_pages)) as items:
             async for it in items:
                 data = (it.get("data") or [{}])[0]; nid = data.get("nasa_id")
                 if not nid or data.get("media_type", "image") != "image" or nid in tried: continue
                 iid = f"nasa:{nid}"
                 if iid in known:
-                    if known[iid] != cls and ck.also_matched(iid, cls): rep["conflicts"].append(f"{nid!r}: stored as {known[iid]}, also matched {cls}")
+                    if known[iid] != cls and ck.also_matched(iid, cls):
+                        rep["conflicts"].append(f"{nid!r}: stored as {known[iid]}, also matched {cls}")
                     continue
                 tried.add(nid); inflight.add(asyncio.create_task(one(data)))
                 while inflight and stored + len(inflight) >= need: await settle()
@@ -216,32 +233,45 @@ async def _ingest_class(client, store, ck, rep, cls, query, per_class, sizes, pa
     if stored < need: rep["short"].append(f"{cls}: {have + stored} of {per_class} (query {query!r} ran out)")
 
 # %% ../../nbs/02_ingest_nasa.ipynb #163717d9
-async def ingest_nasa_async(store, classes=None, per_class=20, api_url=NASA_API, concurrency=8, rate_limit=20.0,
-                            queries=None, sizes=SIZE_PREFERENCE, page_size=100, max_pages=100, checkpoint_every=20, checkpoint_s=1.0,
-                            retries=5, timeout=30.0, backoff=0.5, progress=True) -> pd.DataFrame:
-    "The async form of `ingest_nasa` (same arguments)."
+async def ingest_nasa_async(store:ImageStore|str, # where images and the Manifest go
+                            classes:list|str|None=None, # class names (or "a,b"); default all six of `NASA_QUERIES`
+                            per_class:int=20, # valid images *stored* per class (already stored ones count)
+                            client:NasaClient|None=None, # how to talk to the API (unopened); None: `NasaClient()`
+                            queries:dict|None=None, # class -> query overrides of `NASA_QUERIES`
+                            sizes=SIZE_PREFERENCE, # rendition suffixes to try, most wanted first
+                            page_size:int=100, # search results per page
+                            max_pages:int=100, # stop a query after this many pages (the API caps near 100)
+                            checkpoint_every:int=20, # upsert the Manifest after this many stored images ...
+                            checkpoint_s:float=1.0, # ... but not more often than once per this many seconds
+                            progress:bool=True
+                           ) -> pd.DataFrame:
+    "The async form of `ingest_nasa`, with the client's settings in one `NasaClient`."
     store, queries = as_store(store), {**NASA_QUERIES, **(queries or {})}
     classes = [c.strip() for c in classes.split(",")] if isinstance(classes, str) else list(classes or NASA_CLASSES)
     unknown = [c for c in classes if c not in queries]
-    if unknown: raise ValueError(f"unknown NASA class(es) {', '.join(unknown)}: choose from {', '.join(queries)} or pass queries={{class: query}}")
+    if unknown: raise ValueError(f"unknown NASA class(es) {', '.join(unknown)}: choose from {', '.join(queries)} "
+                                 "or pass queries={class: query}")
     if per_class < 1: raise ValueError(f"per_class must be at least 1, got {per_class}")
     ck = _Checkpoint(store, checkpoint_every, growth=0, seconds=checkpoint_s)
     rep = dict(stored=0, present=0, rejected=[], conflicts=[], short=[])
     t0 = time.perf_counter()
-    async with NasaClient(api_url, concurrency, rate_limit, retries, timeout, backoff) as client:
+    async with (client or NasaClient()) as client:
         try:
             for c in classes:
-                await _ingest_class(client, store, ck, rep, c, queries[c], per_class, sizes, page_size, max_pages, progress)
+                await _ingest_class(client, store, ck, rep, c, queries[c], per_class, sizes, page_size, max_pages,
+                                    progress)
         finally: m = ck.flush()
-    rep.update(seconds=round(time.perf_counter() - t0, 3), requests=client.stats["requests"], retries=client.stats["retries"],
-               total_hits={c: client.total_hits.get(queries[c]) for c in classes})
-    get_logger().info(f"NASA: {rep['stored']} stored, {rep['present']} already present, {len(rep['rejected'])} rejected, "
-                      f"{len(rep['conflicts'])} cross-class conflicts, {rep['requests']} requests ({rep['retries']} retries) "
+    rep.update(seconds=round(time.perf_counter() - t0, 3), requests=client.stats["requests"],
+               retries=client.stats["retries"], total_hits={c: client.total_hits.get(queries[c]) for c in classes})
+    get_logger().info(f"NASA: {rep['stored']} stored, {rep['present']} already present, "
+                      f"{len(rep['rejected'])} rejected, {len(rep['conflicts'])} cross-class conflicts, "
+                      f"{rep['requests']} requests ({rep['retries']} retries) "
                       f"in {rep['seconds']:.1f} s; manifest has {len(m)} rows")
     for line in rep["rejected"][:5] + rep["short"]: get_logger().warning(f"NASA: {line}")
     m.attrs["report"] = rep
     return m
 
+# %% ../../nbs/02_ingest_nasa.ipynb #044db9c1
 def ingest_nasa(store:ImageStore|str, # where images and the Manifest go
                 classes:list|str|None=None, # class names (or "a,b"); default all six of `NASA_QUERIES`
                 per_class:int=20, # valid images *stored* per class (already stored ones count)
@@ -260,5 +290,6 @@ def ingest_nasa(store:ImageStore|str, # where images and the Manifest go
                 progress:bool=True
                ) -> pd.DataFrame:
     "Download `per_class` verified images per class from the NASA Image Library; returns the store's whole Manifest."
-    return run_sync(ingest_nasa_async(store, classes, per_class, api_url, concurrency, rate_limit, queries, sizes,
-                                      page_size, max_pages, checkpoint_every, checkpoint_s, retries, timeout, backoff, progress))
+    client = NasaClient(api_url, concurrency, rate_limit, retries, timeout, backoff)
+    return run_sync(ingest_nasa_async(store, classes, per_class, client, queries, sizes, page_size, max_pages,
+                                      checkpoint_every, checkpoint_s, progress))

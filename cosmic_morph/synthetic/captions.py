@@ -1,4 +1,4 @@
-"""Captions templated from vote fractions, read back into attributes, and the same attributes from the truth, so a caption can be checked against both.
+"""Captions templated from vote fractions, read back into attributes, and attributes from the truth to check both.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/synthetic_captions.html.md"""
 
@@ -27,6 +27,7 @@ def _winner(votes, task, values, min_frac=0.5):
     fr = [_f(votes, task, a) for a in GZ2_TASKS[next(k for k in GZ2_TASKS if k.startswith(task))]][:len(values)]
     i = int(np.argmax(fr)); return values[i] if fr[i] >= min_frac else None
 
+# %% ../../nbs/04d_synthetic_captions.ipynb #feaba96c
 def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or synthetic)
                     thresholds:dict|None=None # Willett threshold overrides for the class
                    ) -> dict:
@@ -43,7 +44,8 @@ def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or s
         a["bulge"] = _winner(votes, "t05", BULGES)
         a["bar"] = True if _f(votes, "t03", "a06") >= 0.5 else False if _f(votes, "t03", "a07") >= 0.8 else None
     elif cls == "edge-on": a["edgeon_bulge"] = _winner(votes, "t09", EDGEON_BULGES)
-    elif cls in ("elliptical", "ambiguous") and _f(votes, "t01", "a01") >= 0.5: a["roundness"] = _winner(votes, "t07", ROUNDNESS)
+    elif cls in ("elliptical", "ambiguous") and _f(votes, "t01", "a01") >= 0.5:
+        a["roundness"] = _winner(votes, "t07", ROUNDNESS)
     if _f(votes, "t06", "a14") >= 0.5:
         fr = {o: _f(votes, "t08", c.split("_")[0]) for o, c in zip(ODD_FEATURES, GZ2_TASKS["t08_odd_feature"])}
         a["odd"] = tuple(sorted(o for o, x in fr.items() if x >= 0.4))
@@ -54,48 +56,65 @@ def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or s
 NUM = {1: ["one", "a single"], 2: ["two", "a pair of"], 3: ["three"], 4: ["four"], "more": ["many", "more than four"]}
 PHRASES = {
     "class": {"spiral": ["spiral galaxy", "spiral", "face-on spiral galaxy", "spiral disk galaxy"],
-              "elliptical": ["elliptical galaxy", "smooth elliptical", "smooth galaxy", "featureless elliptical galaxy"],
+              "elliptical": ["elliptical galaxy", "smooth elliptical", "smooth galaxy",
+                             "featureless elliptical galaxy"],
               "edge-on": ["edge-on disk galaxy", "edge-on galaxy", "disk galaxy seen edge-on", "edge-on disk"],
-              "merger": ["pair of merging galaxies", "galaxy merger", "pair of interacting galaxies", "two colliding galaxies"],
+              "merger": ["pair of merging galaxies", "galaxy merger", "pair of interacting galaxies",
+                         "two colliding galaxies"],
               "ambiguous": ["object that is hard to classify", "galaxy whose type is unclear", "ambiguous object",
                             "galaxy that is difficult to classify"]},
-    "winding": {"tight": ["tightly wound", "tight"], "medium": ["moderately wound", "medium-wound"], "loose": ["loosely wound", "open"]},
-    "bulge": {"none": ["no bulge", "no visible bulge"], "just noticeable": ["small bulge", "faint bulge", "barely noticeable bulge"],
-              "obvious": ["obvious bulge", "clear bulge", "distinct bulge"], "dominant": ["dominant bulge", "large bulge", "huge bulge"]},
-    "edgeon_bulge": {"rounded": ["rounded bulge", "round central bulge"], "boxy": ["boxy bulge", "box-shaped bulge", "peanut-shaped bulge"],
+    "winding": {"tight": ["tightly wound", "tight"], "medium": ["moderately wound", "medium-wound"],
+                "loose": ["loosely wound", "open"]},
+    "bulge": {"none": ["no bulge", "no visible bulge"],
+              "just noticeable": ["small bulge", "faint bulge", "barely noticeable bulge"],
+              "obvious": ["obvious bulge", "clear bulge", "distinct bulge"],
+              "dominant": ["dominant bulge", "large bulge", "huge bulge"]},
+    "edgeon_bulge": {"rounded": ["rounded bulge", "round central bulge"],
+                     "boxy": ["boxy bulge", "box-shaped bulge", "peanut-shaped bulge"],
                      "none": ["no bulge", "no visible bulge"]},
-    "roundness": {"round": ["completely round", "circular", "round"], "in-between": ["slightly elongated", "oval", "somewhat flattened"],
+    "roundness": {"round": ["completely round", "circular", "round"],
+                  "in-between": ["slightly elongated", "oval", "somewhat flattened"],
                   "cigar": ["cigar-shaped", "very elongated", "strongly flattened"]},
     "bar": {True: ["a bar", "a central bar", "a clear bar"], False: ["no bar", "no sign of a bar"]},
     "odd": {"ring": ["a ring", "a ring-like structure"], "lens or arc": ["a lensed arc", "an arc"],
-            "disturbed": ["a disturbed shape", "a disturbed appearance"], "irregular": ["an irregular shape", "irregular structure"],
-            "other": ["something unusual", "an unusual feature"], "merger": ["signs of a merger", "traces of an interaction"],
+            "disturbed": ["a disturbed shape", "a disturbed appearance"],
+            "irregular": ["an irregular shape", "irregular structure"],
+            "other": ["something unusual", "an unusual feature"],
+            "merger": ["signs of a merger", "traces of an interaction"],
             "dust lane": ["a dust lane", "a dark dust lane", "a lane of dust"]},
 }
+
+# %% ../../nbs/04d_synthetic_captions.ipynb #efec6f9f
 PARSE = {  # value -> regular expression; tried in order, on lower-case text
     "ambiguous": r"hard to classify|difficult to classify|unclear|ambiguous|uncertain",
-    "edge-on": r"edge-on", "spiral": r"spiral", "elliptical": r"elliptical|smooth galaxy", "merger": r"merging|merger|interacting|colliding",
+    "edge-on": r"edge-on", "spiral": r"spiral", "elliptical": r"elliptical|smooth galaxy",
+    "merger": r"merging|merger|interacting|colliding",
     "arms": r"\b(one|a single|two|a pair of|three|four|many|more than four)\b(?:\s+[\w-]+){0,3}?\s+arms?\b",
     "winding": {"tight": r"\btight(ly)?\b", "medium": r"\b(moderately|medium)\b", "loose": r"\b(loosely|open)\b"},
-    "bulge": {"none": r"\bno (visible )?bulge", "just noticeable": r"\b(small|faint|barely noticeable) bulge|bulge is (small|faint|barely noticeable)",
+    "bulge": {"none": r"\bno (visible )?bulge",
+              "just noticeable": r"\b(small|faint|barely noticeable) bulge|bulge is (small|faint|barely noticeable)",
               "obvious": r"\b(obvious|clear|distinct) bulge|bulge is (obvious|clear|distinct)",
               "dominant": r"\b(dominant|large|huge) bulge|bulge is (dominant|large|huge)"},
-    "edgeon_bulge": {"none": r"\bno (visible )?bulge", "rounded": r"\b(rounded|round central) bulge|bulge is (rounded|round)",
+    "edgeon_bulge": {"none": r"\bno (visible )?bulge",
+                     "rounded": r"\b(rounded|round central) bulge|bulge is (rounded|round)",
                      "boxy": r"\b(boxy|box-shaped|peanut-shaped) bulge|bulge is (boxy|box-shaped|peanut-shaped)"},
-    "roundness": {"cigar": r"cigar-shaped|very elongated|strongly flattened", "in-between": r"slightly elongated|\boval\b|somewhat flattened",
+    "roundness": {"cigar": r"cigar-shaped|very elongated|strongly flattened",
+                  "in-between": r"slightly elongated|\boval\b|somewhat flattened",
                   "round": r"completely round|circular|\bround\b"},
     "bar": {False: r"\bno (sign of a )?bar\b|\bunbarred\b", True: r"\bbar\b|\bbarred\b"},
-    "odd": {"ring": r"\bring", "lens or arc": r"\barc\b|\blensed\b", "disturbed": r"\bdisturbed\b", "irregular": r"\birregular\b",
-            "other": r"\bunusual\b", "merger": r"merging|merger|interacting|colliding|interaction", "dust lane": r"\bdust\b"},
+    "odd": {"ring": r"\bring", "lens or arc": r"\barc\b|\blensed\b", "disturbed": r"\bdisturbed\b",
+            "irregular": r"\birregular\b", "other": r"\bunusual\b",
+            "merger": r"merging|merger|interacting|colliding|interaction", "dust lane": r"\bdust\b"},
 }
 
-# %% ../../nbs/04d_synthetic_captions.ipynb #c3174032
+# %% ../../nbs/04d_synthetic_captions.ipynb #d7477282
 def parse_caption(text:str # a caption (templated or generated)
                  ) -> dict:
     "The attributes a caption asserts, keyed by `ATTRIBUTE_KEYS` (None where it says nothing)."
-    s = re.sub(r"\s*-\s*", "-", " ".join(str(text).lower().split()))     # "edge - on" from a word tokenizer reads as "edge-on"
+    s = re.sub(r"\s*-\s*", "-", " ".join(str(text).lower().split()))     # "edge - on" reads as "edge-on"
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["odd"] = ()
-    a["class"] = next((c for c in ["ambiguous", "edge-on", "spiral", "elliptical", "merger"] if re.search(PARSE[c], s)), None)
+    classes = ["ambiguous", "edge-on", "spiral", "elliptical", "merger"]
+    a["class"] = next((c for c in classes if re.search(PARSE[c], s)), None)
     def first(key): return next((v for v, rx in PARSE[key].items() if re.search(rx, s)), None)
     if a["class"] == "spiral":
         m = re.search(PARSE["arms"], s)
@@ -109,7 +128,9 @@ def parse_caption(text:str # a caption (templated or generated)
 # %% ../../nbs/04d_synthetic_captions.ipynb #2883167e
 def _an(w): return w if w.startswith("two ") else ("an " if w[0] in "aeiou" else "a ") + w
 def _cap(s): return s[0].upper() + s[1:]
+def _join(xs): return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
+# %% ../../nbs/04d_synthetic_captions.ipynb #daf381a4
 def _phrases(a, r):
     "Noun phrases ('with …') and stand-alone sentences for the non-class attributes in `a`."
     nps, sents = [], []
@@ -118,7 +139,9 @@ def _phrases(a, r):
         w = (pick(PHRASES["winding"][a["winding"]]) + " ") if a["winding"] and r.random() < 0.7 else ""
         num = pick(NUM[a["arms"]]); arm = "arm" if a["arms"] == 1 else pick(["arms", "spiral arms"])
         nps.append(f"{num} {w}{arm}")
-        if a["winding"] and not w: sents.append(f"the arms are {pick(PHRASES['winding'][a['winding']])}" if a["arms"] != 1 else f"the arm is {pick(PHRASES['winding'][a['winding']])}")
+        if a["winding"] and not w:
+            sents.append(f"the arms are {pick(PHRASES['winding'][a['winding']])}" if a["arms"] != 1
+                         else f"the arm is {pick(PHRASES['winding'][a['winding']])}")
     elif a["winding"]: nps.append(f"{pick(PHRASES['winding'][a['winding']])} arms")
     for key in ("bulge", "edgeon_bulge"):
         if a[key] is None: continue
@@ -132,17 +155,17 @@ def _phrases(a, r):
     if a["roundness"]: sents.append(f"it looks {pick(PHRASES['roundness'][a['roundness']])}")
     return nps, sents
 
-def _join(xs): return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
-
-# %% ../../nbs/04d_synthetic_captions.ipynb #e4acf3af
+# %% ../../nbs/04d_synthetic_captions.ipynb #5a0fe76c
 def _lean(votes, r):
     "What an ambiguous row's votes lean to, as a clause."
     sm, ft, st = _f(votes, "t01", "a01"), _f(votes, "t01", "a02"), _f(votes, "t01", "a03")
     if st >= 0.3: return r.choice(["it may be a star or an artefact", "it could be a star rather than a galaxy"])
-    if abs(sm - ft) < 0.25: return r.choice(["volunteers were split between smooth and featured", "it may be smooth or it may have a disk"])
+    if abs(sm - ft) < 0.25:
+        return r.choice(["volunteers were split between smooth and featured", "it may be smooth or it may have a disk"])
     return r.choice(["it looks mostly smooth", "most volunteers saw a smooth object"]) if sm > ft else \
            r.choice(["it seems to have some disk features", "most volunteers saw some structure"])
 
+# %% ../../nbs/04d_synthetic_captions.ipynb #d1d310ac
 def caption_from_votes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or synthetic)
                        seed:int=0 # picks the phrasing and sentence plan
                       ) -> str:

@@ -1,4 +1,4 @@
-"""GalSim renders of Galaxy Zoo style galaxies, simulated volunteer votes on the GZ2 decision tree, and captions templated from those votes.
+"""GalSim renders of Galaxy Zoo style galaxies, simulated volunteers' GZ2 votes, and captions templated from them.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/synthetic.html.md"""
 
@@ -30,20 +30,23 @@ def synthetic_galaxy(seed:int, n:int, size:int=424) -> dict:
     truth = sample_truth(r_truth, GZ5_CLASSES[n % len(GZ5_CLASSES)])
     png = encode_png(render_galaxy(truth, size, seed=int(r_render.integers(2**63))))
     votes = simulate_votes(truth, r_votes)
-    return dict(n=n, truth=truth, png=png, votes=votes, caption=caption_from_votes(votes, int(r_cap.integers(2**63))))
+    caption = caption_from_votes(votes, int(r_cap.integers(2**63)))
+    return dict(n=n, truth=truth, png=png, votes=votes, caption=caption)
 
 def _galaxy_task(args): return synthetic_galaxy(*args)
 
+# %% ../../nbs/04e_synthetic.ipynb #cf34bc78
 def _synthetic_row(g:dict, seed:int, size:int, facts:dict) -> dict:
     "The Manifest row of galaxy `g` (from `synthetic_galaxy`) whose PNG the store holds as `facts`."
     t = g["truth"]
     meta = dict(t, seed=seed, n=g["n"], size=size, pixel_scale_arcsec=t["fov_hlr"]*t["hlr_arcsec"]/size,
-                visibility=visibility(t), arm_visibility=arm_visibility(t), survey="synthetic (GalSim, SDSS-like gri)",
-                licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
+                visibility=visibility(t), arm_visibility=arm_visibility(t),
+                survey="synthetic (GalSim, SDSS-like gri)", licence="Apache-2.0 (rendered by cosmic-morph with GalSim)")
     label = gz5_labels(pd.DataFrame([g["votes"]]))[0]
     return dict(image_id=f"synth:{seed}-{g['n']}", source="synthetic", taxonomy="gz5", label=label,
                 caption=g["caption"], meta=meta, **facts, **g["votes"])
 
+# %% ../../nbs/04e_synthetic.ipynb #a493317e
 @register_source("synthetic")
 def ingest_synthetic(store:ImageStore|str, # where images and the Manifest go
                      n:int=50, # galaxies to render (truth classes cycle through `GZ5_CLASSES`)

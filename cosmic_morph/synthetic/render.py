@@ -1,4 +1,4 @@
-"""Light, arms, dust, PSF, noise and colour: a truth from `sample_truth` drawn with GalSim and observed like an SDSS gri cutout.
+"""Light, arms, dust, PSF, noise and colour: a truth from `sample_truth` drawn with GalSim as an SDSS gri cutout.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/synthetic_render.html.md"""
 
@@ -17,8 +17,13 @@ from .truth import NATIVE_SCALE
 __all__ = ['COLOURS', 'DUST_TAU_RATIO', 'arm_pattern', 'render_bands', 'to_rgb', 'render_galaxy']
 
 # %% ../../nbs/04b_synthetic_render.ipynb #a6abd6c2
-COLOURS = dict(old=(0.45, 1.0, 1.35), disk=(0.75, 1.0, 1.15), young=(1.35, 1.0, 0.8), tidal=(0.9, 1.0, 1.05))  # g, r, i per unit r
+COLOURS = dict(old=(0.45, 1.0, 1.35), disk=(0.75, 1.0, 1.15), young=(1.35, 1.0, 0.8),
+               tidal=(0.9, 1.0, 1.05))  # g, r, i per unit r
 DUST_TAU_RATIO = (1.3, 1.0, 0.75)
+
+# %% ../../nbs/04b_synthetic_render.ipynb #f889c710
+def _unit(a):
+    s = a.sum(); return a / s if s > 0 else a
 
 class _Grid:
     "Sky coordinates (arcsec) of a square pixel grid centred on the galaxy."
@@ -33,12 +38,10 @@ class _Grid:
         return xp, yp / max(np.cos(np.radians(incl_deg)), 0.05)
     def draw(self, prof, dx=0.0, dy=0.0):
         "A GalSim profile drawn (no pixel response) on this grid, normalised to unit sum."
-        a = prof.shift(dx, dy).drawImage(nx=self.n, ny=self.n, scale=self.scale, method="no_pixel").array.astype(np.float64)
-        return _unit(a)
+        img = prof.shift(dx, dy).drawImage(nx=self.n, ny=self.n, scale=self.scale, method="no_pixel")
+        return _unit(img.array.astype(np.float64))
 
-def _unit(a):
-    s = a.sum(); return a / s if s > 0 else a
-
+# %% ../../nbs/04b_synthetic_render.ipynb #83ccdbc7
 def _blobs(grid, xs, ys, sig, flux):
     "Sum of round Gaussians (arcsec positions/widths) drawn on local stamps; fast for many small clumps."
     out = np.zeros((grid.n, grid.n)); c = (grid.n - 1)/2
@@ -51,7 +54,7 @@ def _blobs(grid, xs, ys, sig, flux):
         out[j0:j1, i0:i1] += f * np.outer(gy, gx) / (2*np.pi*sp*sp)
     return out
 
-# %% ../../nbs/04b_synthetic_render.ipynb #7efcd8f3
+# %% ../../nbs/04b_synthetic_render.ipynb #95c30e0f
 def arm_pattern(xp, yp, # disk-plane coordinates (arcsec)
                 m:int, pitch_deg:float, r0:float, phase:float=0.0, sharpness:float=3.0):
     "Logarithmic-spiral arm modulation (mean 1 across the arms) and its radial switch-on, on disk-plane coordinates."
@@ -60,16 +63,18 @@ def arm_pattern(xp, yp, # disk-plane coordinates (arcsec)
     mean = math.gamma(sharpness + 0.5)/(math.sqrt(math.pi)*math.gamma(sharpness + 1))
     return ((1 + np.cos(ph))/2)**sharpness / mean, 1 - np.exp(-(r/r0)**2)
 
+# %% ../../nbs/04b_synthetic_render.ipynb #4025d08a
 def _genellipse(xp, yp, re, q, n, c=3.0):
     "Sérsic-like profile on generalised-ellipse radius (|x|^c + |y/q|^c)^(1/c): c > 2 is boxy."
     rc = (np.abs(xp)**c + np.abs(yp/q)**c)**(1/c)
     b = 2*n - 1/3
     return _unit(np.exp(-b*(rc/re)**(1/n)))
 
-# %% ../../nbs/04b_synthetic_render.ipynb #4025d08a
+# %% ../../nbs/04b_synthetic_render.ipynb #b2dad038
 def _arm_knots(g, t, rng, hlr, pa, q, dx, dy, r0):
     "Star-forming clumps: `RandomKnots` positions in the disk plane, brightened where the arm pattern is high."
-    knots = galsim.RandomKnots(t["n_knots"], half_light_radius=hlr, flux=1.0, rng=galsim.BaseDeviate(int(rng.integers(1, 2**31))))
+    dev = galsim.BaseDeviate(int(rng.integers(1, 2**31)))
+    knots = galsim.RandomKnots(t["n_knots"], half_light_radius=hlr, flux=1.0, rng=dev)
     xp, yp = knots.points.T                                   # disk-plane positions (arcsec)
     S, w = arm_pattern(xp, yp, t["arms_m"], t["pitch_deg"], r0, t["arm_phase"], t["arm_sharpness"])
     a = np.radians(pa); ys = yp*q                             # project: squash by the inclination, rotate to the PA
@@ -77,19 +82,22 @@ def _arm_knots(g, t, rng, hlr, pa, q, dx, dy, r0):
     f = (S*w)**2 * rng.uniform(0.3, 1.0, len(x))
     return _unit(_blobs(g, x, y, 0.12*hlr, f)) if f.sum() > 0 else np.zeros((g.n, g.n))
 
+# %% ../../nbs/04b_synthetic_render.ipynb #3ec89b80
 def _disk_galaxy(g, t, rng, hlr, flux=1.0, dx=0.0, dy=0.0, pa=None, arms=True):
     "Exponential disk + Sérsic bulge (+ bar, log-spiral arms, clumps, ring, lopsidedness) as population maps."
-    pa = t["pa_deg"] if pa is None else pa; inc = t.get("inclination_deg", 0.0); q = max(np.cos(np.radians(inc)), 0.12)
+    pa = t["pa_deg"] if pa is None else pa; inc = t.get("inclination_deg", 0.0)
+    q = max(np.cos(np.radians(inc)), 0.12)
     pop = {k: np.zeros((g.n, g.n)) for k in COLOURS}
     bt, barf = t.get("bulge_to_total", 0.2), t.get("bar_fraction", 0.0) if arms else 0.0
     xp, yp = g.plane(pa, inc, dx, dy)
     disk = g.draw(galsim.Exponential(half_light_radius=hlr).shear(q=q, beta=pa*galsim.degrees), dx, dy)
     if t.get("lopsided"):  # an m=1 distortion: one side of the disk brighter, as after a fly-by
-        disk = _unit(disk * np.clip(1 + t["lopsided"]*np.hypot(xp, yp)/hlr*np.cos(np.arctan2(yp, xp) - 1.0), 0.2, None))
+        lop = 1 + t["lopsided"]*np.hypot(xp, yp)/hlr*np.cos(np.arctan2(yp, xp) - 1.0)
+        disk = _unit(disk * np.clip(lop, 0.2, None))
     dfrac = 1 - bt - barf - t.get("ring_fraction", 0.0)
     if bt > 0:
-        pop["old"] += bt*flux*g.draw(galsim.Sersic(t.get("bulge_sersic_n", 3.0), half_light_radius=t.get("bulge_hlr_ratio", 0.2)*hlr)
-                                     .shear(q=max(q, 0.8), beta=pa*galsim.degrees), dx, dy)
+        bulge = galsim.Sersic(t.get("bulge_sersic_n", 3.0), half_light_radius=t.get("bulge_hlr_ratio", 0.2)*hlr)
+        pop["old"] += bt*flux*g.draw(bulge.shear(q=max(q, 0.8), beta=pa*galsim.degrees), dx, dy)
     r0 = 0.35*hlr
     if barf > 0:      # the bar lies along the arms' starting angle, so two arms leave from its ends
         blen, ph = t["bar_length_ratio"]*hlr, t["arm_phase"]; r0 = 0.5*blen
@@ -108,50 +116,64 @@ def _disk_galaxy(g, t, rng, hlr, flux=1.0, dx=0.0, dy=0.0, pa=None, arms=True):
         pop["disk"] += dfrac*flux*disk
     return pop
 
+# %% ../../nbs/04b_synthetic_render.ipynb #df12a8b7
 def _irregular(g, t, rng):
     "A clumpy, lopsided irregular: a faint disk with most light in scattered star-forming knots."
-    pop = _disk_galaxy(g, dict(t, bulge_to_total=0.0, arms_m=None, inclination_deg=float(np.degrees(np.arccos(t["axis_ratio"])))),
-                       rng, t["hlr_arcsec"], flux=1 - t["knot_fraction"], arms=False)
-    k = galsim.RandomKnots(t["n_knots"], half_light_radius=t["hlr_arcsec"], flux=1.0, rng=galsim.BaseDeviate(int(rng.integers(1, 2**31))))
+    flat = dict(t, bulge_to_total=0.0, arms_m=None, inclination_deg=float(np.degrees(np.arccos(t["axis_ratio"]))))
+    pop = _disk_galaxy(g, flat, rng, t["hlr_arcsec"], flux=1 - t["knot_fraction"], arms=False)
+    dev = galsim.BaseDeviate(int(rng.integers(1, 2**31)))
+    k = galsim.RandomKnots(t["n_knots"], half_light_radius=t["hlr_arcsec"], flux=1.0, rng=dev)
     kx, ky = k.points.T; off = t["lopsided"]*t["hlr_arcsec"]
-    pop["young"] += t["knot_fraction"]*_unit(_blobs(g, kx + off, ky, rng.uniform(0.1, 0.3, len(kx))*t["hlr_arcsec"], rng.uniform(0.2, 1, len(kx))))
+    sig, f = rng.uniform(0.1, 0.3, len(kx))*t["hlr_arcsec"], rng.uniform(0.2, 1, len(kx))
+    pop["young"] += t["knot_fraction"]*_unit(_blobs(g, kx + off, ky, sig, f))
     return pop
 
+# %% ../../nbs/04b_synthetic_render.ipynb #c47a374c
 def _elliptical_galaxy(g, t, hlr, flux=1.0, dx=0.0, dy=0.0, pa=None, q=None, n=None):
+    "A Sérsic elliptical (index `n`, axis ratio `q`) as population maps: all its light is old."
     pa = t["pa_deg"] if pa is None else pa
-    prof = galsim.Sersic(n or t.get("sersic_n", 4.0), half_light_radius=hlr).shear(q=q or t.get("axis_ratio", 0.8), beta=pa*galsim.degrees)
+    prof = galsim.Sersic(n or t.get("sersic_n", 4.0), half_light_radius=hlr)
+    prof = prof.shear(q=q or t.get("axis_ratio", 0.8), beta=pa*galsim.degrees)
     pop = {k: np.zeros((g.n, g.n)) for k in COLOURS}; pop["old"] += flux*g.draw(prof, dx, dy)
     return pop
 
+# %% ../../nbs/04b_synthetic_render.ipynb #d0feb066
 def _edgeon_galaxy(g, t):
     "GalSim's `InclinedExponential` thin disk plus a rounded, boxy or no bulge."
     hlr, pa = t["hlr_arcsec"], t["pa_deg"]; h = hlr/1.678; bt = t["bulge_to_total"]
     pop = {k: np.zeros((g.n, g.n)) for k in COLOURS}
-    disk = galsim.InclinedExponential(t["inclination_deg"]*galsim.degrees, scale_radius=h, scale_height=t["scale_height_ratio"]*h)
+    disk = galsim.InclinedExponential(t["inclination_deg"]*galsim.degrees, scale_radius=h,
+                                      scale_height=t["scale_height_ratio"]*h)
     pop["disk"] += (1 - bt)*g.draw(disk.rotate(pa*galsim.degrees))
     if t["edgeon_bulge"] == "boxy":
-        xp, yp = g.plane(pa); pop["old"] += bt*_genellipse(xp, yp, t["bulge_hlr_ratio"]*hlr, t["bulge_q"], t["bulge_sersic_n"], c=3.5)
+        xp, yp = g.plane(pa)
+        pop["old"] += bt*_genellipse(xp, yp, t["bulge_hlr_ratio"]*hlr, t["bulge_q"], t["bulge_sersic_n"], c=3.5)
     elif t["edgeon_bulge"] == "rounded":
         pop["old"] += bt*g.draw(galsim.Sersic(t["bulge_sersic_n"], half_light_radius=t["bulge_hlr_ratio"]*hlr)
                                 .shear(q=t["bulge_q"], beta=pa*galsim.degrees))
     return pop
 
+# %% ../../nbs/04b_synthetic_render.ipynb #06300936
 def _dust(g, t):
     "Mid-plane optical depth map (r band) of an edge-on disk's dust lane."
     h = t["hlr_arcsec"]/1.678; i = np.radians(t["inclination_deg"])
     zproj = math.hypot(t["scale_height_ratio"]*h, h*math.cos(i)); xp, yp = g.plane(t["pa_deg"])
-    w = max(0.5*zproj, 0.5*t["psf_fwhm_arcsec"])    # a lane narrower than the seeing would be washed out: we draw those we could see
+    # a lane narrower than the seeing would be washed out: we draw those we could see
+    w = max(0.5*zproj, 0.5*t["psf_fwhm_arcsec"])
     return t["dust_tau"]*np.exp(-0.5*((yp - 0.3*zproj)/w)**2)*np.exp(-np.abs(xp)/(2.5*h))
 
+# %% ../../nbs/04b_synthetic_render.ipynb #d8e5502d
 def _tails(g, t, rng, x0, y0, hlr, away_deg, flux, count=1):
     "Tidal tails: `count` curved streams of blobs leaving a galaxy, widening and fading along their length."
     out = np.zeros((g.n, g.n))
     for k in range(count):
         s = np.linspace(0.3, 1, 40); ang = np.radians(away_deg + 180*k) + t["tail_curl"]*s
         rad = (0.5 + t["tail_length_hlr"]*s)*hlr
-        out += _unit(_blobs(g, x0 + rad*np.cos(ang), y0 + rad*np.sin(ang), (0.15 + 0.35*s)*hlr, (1.2 - s)*rng.uniform(0.6, 1, 40)))
+        out += _unit(_blobs(g, x0 + rad*np.cos(ang), y0 + rad*np.sin(ang), (0.15 + 0.35*s)*hlr,
+                            (1.2 - s)*rng.uniform(0.6, 1, 40)))
     return flux*_unit(out)
 
+# %% ../../nbs/04b_synthetic_render.ipynb #6c7bfc4f
 def _merger_galaxy(g, t, rng):
     "Two overlapping galaxies with tidal tails."
     hlr = t["hlr_arcsec"]; sep = t["separation_hlr"]*hlr; a = np.radians(t["separation_angle_deg"])
@@ -161,15 +183,18 @@ def _merger_galaxy(g, t, rng):
     qs = [t["axis_ratio"], t["secondary_axis_ratio"]]
     pop = {k: np.zeros((g.n, g.n)) for k in COLOURS}
     for kind, (dx, dy), h, f, pa, q in zip(t["merger_kinds"], pos, hl, fl, pas, qs):
-        sub = (_elliptical_galaxy(g, t, h, f, dx, dy, pa, q, 4.0) if kind == "elliptical" else
-               _disk_galaxy(g, dict(t, bulge_to_total=0.3, inclination_deg=float(np.degrees(np.arccos(q))), lopsided=0.3), rng, h, f, dx, dy, pa, arms=False))
+        if kind == "elliptical": sub = _elliptical_galaxy(g, t, h, f, dx, dy, pa, q, 4.0)
+        else:
+            disk = dict(t, bulge_to_total=0.3, inclination_deg=float(np.degrees(np.arccos(q))), lopsided=0.3)
+            sub = _disk_galaxy(g, disk, rng, h, f, dx, dy, pa, arms=False)
         for k in pop: pop[k] += sub[k]
-    for i in range(t["n_tails"]):     # one tail from the primary, a second from the companion, each thrown away from the other
+    # one tail from the primary, a second from the companion, each thrown away from the other
+    for i in range(t["n_tails"]):
         (dx, dy), h = pos[i], hl[i]
         pop["tidal"] += _tails(g, t, rng, dx, dy, h, np.degrees(a) + 180*(i == 0) + 60, ft/t["n_tails"], count=1)
     return pop
 
-# %% ../../nbs/04b_synthetic_render.ipynb #f94f3235
+# %% ../../nbs/04b_synthetic_render.ipynb #4db1ba16
 def _scene(t, g, rng):
     "The unconvolved g, r, i light of galaxy `t` on grid `g` (r band sums to ~1 before dust)."
     m = t["morph"]
@@ -188,10 +213,11 @@ def _scene(t, g, rng):
         tau = _dust(g, t); bands = bands * np.exp(-np.asarray(DUST_TAU_RATIO)[:, None, None]*tau)
     return bands
 
+# %% ../../nbs/04b_synthetic_render.ipynb #642019ed
 def render_bands(truth:dict, # parameters from `sample_truth`
                  seed:int=0  # seeds the clumps and the noise
                 ) -> np.ndarray:
-    "Observed g, r, i counts (3, N, N) on native 0.396\" pixels: scene, PSF convolution, flux from S/N, Poisson sky noise."
+    "Observed g, r, i counts (3, N, N) on native 0.396\" pixels: scene, PSF, flux from S/N, Poisson sky noise."
     rng = np.random.default_rng(seed)
     fov = truth["fov_hlr"]*truth["hlr_arcsec"]; npix = int(np.clip(round(fov/NATIVE_SCALE), 32, 512))
     g = _Grid(npix, NATIVE_SCALE)
@@ -204,15 +230,18 @@ def render_bands(truth:dict, # parameters from `sample_truth`
     flux = truth["snr"]*math.sqrt(sky)/math.sqrt(max((bands[1]**2).sum(), 1e-30))   # optimal S/N in r, sky dominated
     return rng.poisson(bands*flux + sky).astype(np.float64) - sky
 
+# %% ../../nbs/04b_synthetic_render.ipynb #f80f4492
 def to_rgb(bands:np.ndarray, # (3, N, N) g, r, i counts with the sky subtracted
            sky_per_pixel:float, size:int=424, stretch:float=10.0, Q:float=6.0) -> np.ndarray:
     "Resample to `size` and map i, r, g to an asinh (Lupton et al. 2004) RGB composite, uint8 (size, size, 3)."
     from astropy.visualization import make_lupton_rgb
     s = bands / math.sqrt(sky_per_pixel)                               # in units of the sky noise
-    rs = [np.asarray(Image.fromarray(b.astype(np.float32), "F").resize((size, size), Image.Resampling.BICUBIC)) for b in s]
+    rs = [np.asarray(Image.fromarray(b.astype(np.float32), "F").resize((size, size), Image.Resampling.BICUBIC))
+          for b in s]
     with np.errstate(invalid="ignore", divide="ignore"):     # astropy divides by the zero intensity of black pixels
         return make_lupton_rgb(rs[2], rs[1], rs[0], minimum=0, stretch=stretch, Q=Q)
 
+# %% ../../nbs/04b_synthetic_render.ipynb #c2c7ccc5
 def render_galaxy(truth:dict, # parameters from `sample_truth`
                   size:int=424, # output side in pixels
                   seed:int=0 # seeds the clumps and the noise

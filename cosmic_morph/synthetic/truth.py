@@ -1,4 +1,4 @@
-"""What a synthetic galaxy *is*: the physical parameters of one galaxy of a given class, drawn from ranges that follow Galaxy Zoo 2's SDSS galaxies.
+"""What a synthetic galaxy *is*: the physical parameters of one galaxy of a class, in the ranges of GZ2's galaxies.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/synthetic_truth.html.md"""
 
@@ -22,14 +22,16 @@ EDGEON_BULGES = ["rounded", "boxy", "none"]                            # t09 ans
 ODD_FEATURES = ["ring", "lens or arc", "disturbed", "irregular", "other", "merger", "dust lane"]  # t08 answers
 AMBIGUOUS_KINDS = ["faint", "compact", "inclined", "irregular", "ring", "disturbed"]
 PITCH_DEG = dict(tight=(8, 13), medium=(16, 24), loose=(30, 40))
-BULGE_TO_TOTAL = {"none": (0.0, 0.0), "just noticeable": (0.04, 0.10), "obvious": (0.15, 0.30), "dominant": (0.45, 0.65)}
+BULGE_TO_TOTAL = {"none": (0.0, 0.0), "just noticeable": (0.04, 0.10), "obvious": (0.15, 0.30),
+                  "dominant": (0.45, 0.65)}
 AXIS_RATIO = dict(round=(0.8, 1.0), **{"in-between": (0.5, 0.8)}, cigar=(0.3, 0.5))
 NATIVE_SCALE = 0.396     # arcsec per pixel of the camera we "observe" with (SDSS)
 
+# %% ../../nbs/04a_synthetic_truth.ipynb #12c253ad
 def _u(rng, lo, hi): return float(rng.uniform(lo, hi))
 def _logu(rng, lo, hi): return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
-# %% ../../nbs/04a_synthetic_truth.ipynb #e1e49c3d
+# %% ../../nbs/04a_synthetic_truth.ipynb #a846f54a
 def _spiral(rng, t):
     bulge = BULGES[rng.choice(4, p=[0.2, 0.3, 0.3, 0.2])]; arms = ARMS[rng.choice(5, p=[0.15, 0.35, 0.2, 0.15, 0.15])]
     winding = WINDINGS[rng.integers(3)]
@@ -43,15 +45,18 @@ def _spiral(rng, t):
     if not t["bar"]: t.update(bar_fraction=0.0)
     return t
 
+# %% ../../nbs/04a_synthetic_truth.ipynb #2010d7af
 def _elliptical(rng, t):
     roundness = ROUNDNESS[rng.integers(3)]
     return t.update(morph="elliptical", roundness=roundness, axis_ratio=_u(rng, *AXIS_RATIO[roundness]),
                     sersic_n=_u(rng, 3, 5)) or t
 
+# %% ../../nbs/04a_synthetic_truth.ipynb #405beed9
 def _edgeon(rng, t):
     shape = EDGEON_BULGES[rng.integers(3)]
-    t.update(morph="edge-on", edgeon_bulge=shape, inclination_deg=_u(rng, 82, 90), scale_height_ratio=_u(rng, 0.07, 0.15),
-             bulge_to_total=0.0 if shape == "none" else _u(rng, 0.1, 0.3), bulge_sersic_n=_u(rng, 1.0, 1.5) if shape == "boxy" else _u(rng, 2, 4),
+    t.update(morph="edge-on", edgeon_bulge=shape, inclination_deg=_u(rng, 82, 90),
+             scale_height_ratio=_u(rng, 0.07, 0.15), bulge_to_total=0.0 if shape == "none" else _u(rng, 0.1, 0.3),
+             bulge_sersic_n=_u(rng, 1.0, 1.5) if shape == "boxy" else _u(rng, 2, 4),
              bulge_hlr_ratio=_u(rng, 0.2, 0.35), bulge_q=_u(rng, 0.6, 0.75) if shape == "boxy" else _u(rng, 0.8, 1.0),
              dust_lane=bool(rng.random() < 0.5), dust_tau=_u(rng, 1.5, 4.0))
     if t["dust_lane"]:   # a lane shows only where the light is resolved above and below it: big, thick disks
@@ -60,15 +65,18 @@ def _edgeon(rng, t):
     else: t["dust_tau"] = 0.0
     return t
 
+# %% ../../nbs/04a_synthetic_truth.ipynb #0b7a5360
 def _merger(rng, t):
     kinds = [("elliptical" if rng.random() < 0.35 else "disk") for _ in range(2)]
     t.update(morph="merger", fov_hlr=_u(rng, 11, 15), merger_kinds=kinds, flux_ratio=_u(rng, 0.3, 1.0),
-             separation_hlr=_u(rng, 0.8, 2.0), separation_angle_deg=_u(rng, 0, 180), secondary_hlr_ratio=_u(rng, 0.5, 1.0),
-             n_tails=int(rng.integers(1, 3)), tail_length_hlr=_u(rng, 2, 4.5), tail_fraction=_u(rng, 0.12, 0.25),
+             separation_hlr=_u(rng, 0.8, 2.0), separation_angle_deg=_u(rng, 0, 180),
+             secondary_hlr_ratio=_u(rng, 0.5, 1.0), n_tails=int(rng.integers(1, 3)),
+             tail_length_hlr=_u(rng, 2, 4.5), tail_fraction=_u(rng, 0.12, 0.25),
              tail_curl=_u(rng, 0.8, 1.8) * (1 if rng.random() < 0.5 else -1), companion_pa_deg=_u(rng, 0, 180),
              axis_ratio=_u(rng, 0.5, 1.0), secondary_axis_ratio=_u(rng, 0.5, 1.0))
     return t
 
+# %% ../../nbs/04a_synthetic_truth.ipynb #f236a7d8
 def _ambiguous(rng, t):
     kind = AMBIGUOUS_KINDS[rng.integers(len(AMBIGUOUS_KINDS))]
     if kind in ("faint", "compact"):
@@ -83,11 +91,16 @@ def _ambiguous(rng, t):
         t.update(morph="irregular", axis_ratio=_u(rng, 0.4, 1.0), n_knots=int(rng.integers(15, 40)),
                  knot_fraction=_u(rng, 0.4, 0.7), lopsided=_u(rng, 0.2, 0.6))
     else:
-        t.update(morph="ring", bulge_to_total=_u(rng, 0.2, 0.5), bulge_sersic_n=_u(rng, 2, 4), bulge_hlr_ratio=_u(rng, 0.15, 0.3),
-                 ring_radius_hlr=_u(rng, 1.0, 1.6), ring_width_hlr=_u(rng, 0.1, 0.2), ring_fraction=_u(rng, 0.3, 0.5),
+        t.update(morph="ring", bulge_to_total=_u(rng, 0.2, 0.5), bulge_sersic_n=_u(rng, 2, 4),
+                 bulge_hlr_ratio=_u(rng, 0.15, 0.3), ring_radius_hlr=_u(rng, 1.0, 1.6),
+                 ring_width_hlr=_u(rng, 0.1, 0.2), ring_fraction=_u(rng, 0.3, 0.5),
                  inclination_deg=float(np.degrees(np.arccos(rng.uniform(0.6, 1)))))
     t.update(truth_class="ambiguous", ambiguous_kind=kind)
     return t
+
+# %% ../../nbs/04a_synthetic_truth.ipynb #45dac1d3
+_SAMPLERS = {"spiral": _spiral, "elliptical": _elliptical, "edge-on": _edgeon, "merger": _merger,
+             "ambiguous": _ambiguous}
 
 def sample_truth(rng:np.random.Generator, # the galaxy's own random generator
                  cls:str|None=None # truth class (one of `GZ5_CLASSES`); None draws one
@@ -98,4 +111,4 @@ def sample_truth(rng:np.random.Generator, # the galaxy's own random generator
     t = dict(truth_class=cls, hlr_arcsec=_logu(rng, 2.5, 7.0), fov_hlr=_u(rng, 6.5, 10), pa_deg=_u(rng, 0, 180),
              psf_fwhm_arcsec=_u(rng, 1.0, 1.6), psf_beta=3.0, snr=_logu(rng, 120, 1200), sky_per_pixel=200.0,
              native_pixel_scale_arcsec=NATIVE_SCALE)
-    return {"spiral": _spiral, "elliptical": _elliptical, "edge-on": _edgeon, "merger": _merger, "ambiguous": _ambiguous}[cls](rng, t)
+    return _SAMPLERS[cls](rng, t)

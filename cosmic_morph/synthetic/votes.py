@@ -1,4 +1,4 @@
-"""Vote fractions on the Galaxy Zoo 2 decision tree from simulated volunteers who see what the image lets them see and make the known mistakes.
+"""Vote fractions on Galaxy Zoo 2's tree from simulated volunteers who see what an image shows, mistakes included.
 
 Docs: https://cosmic-morph.github.io/cosmic-morph/synthetic_votes.html.md"""
 
@@ -22,24 +22,27 @@ def visibility(truth:dict) -> float:
     res = truth["hlr_arcsec"]/truth["psf_fwhm_arcsec"]
     return _sig((math.log(truth["snr"]) - math.log(60))/0.4) * _sig((res - 1.2)/0.3)
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #18a8ff68
 def arm_visibility(truth:dict) -> float:
-    "How visible the arms are, in [0, 1): the gap between arms at r½ (foreshortened) against the PSF, and the share of light in them."
+    "How visible the arms are, in [0, 1): the gap between arms at r½ against the PSF, and the light in them."
     if not truth.get("arms_m"): return 0.0
     gap = truth["hlr_arcsec"]*(math.exp(2*math.pi*math.tan(math.radians(truth["pitch_deg"]))/truth["arms_m"]) - 1)
     gap *= math.sqrt(max(math.cos(math.radians(truth.get("inclination_deg", 0.0))), 0.1))
     arm_light = (1 - truth.get("bulge_to_total", 0.0) - truth.get("bar_fraction", 0.0))*truth["arm_contrast"]
     return _sig((gap/truth["psf_fwhm_arcsec"] - 0.8)/0.25) * _sig((arm_light - 0.3)/0.08)
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #e8311cab
 def _peaked(n, i, p_true, spread=0.7):
     "Probabilities over `n` ordered answers with `p_true` at `i`, the rest falling off with distance."
     w = np.array([spread**abs(j - i) if j != i else 0 for j in range(n)], float)
     return np.r_[w[:i], 0, w[i+1:]]/w.sum()*(1 - p_true) + np.eye(n)[i]*p_true
 
 def _axis_ratio(t):
+    "The apparent axis ratio: an elliptical's own, or a disk's cos(inclination) (at least 0.12, its thickness)."
     if "axis_ratio" in t: return t["axis_ratio"]
     return max(math.cos(math.radians(t.get("inclination_deg", 0))), 0.12)
 
-# %% ../../nbs/04c_synthetic_votes.ipynb #18a8ff68
+# %% ../../nbs/04c_synthetic_votes.ipynb #abcb4efc
 def _p_features(t, v, va, q):
     "t01 smooth / features / star: features need visibility (and, for spirals, visible arms); small means star-like."
     m = t["morph"]
@@ -52,6 +55,7 @@ def _p_features(t, v, va, q):
     feat = min(feat, 0.97 - star)
     return [1 - feat - star, feat, star]
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #41552701
 def _p_edgeon(t, q):
     "t02 edge-on yes / no: inclined disks (and cigar-shaped ellipticals) are called edge-on."
     m, inc = t["morph"], t.get("inclination_deg", 0.0)
@@ -59,6 +63,14 @@ def _p_edgeon(t, q):
         m, 0.03 + 0.85*_sig((inc - 72)/4) + 0.5*(m == "elliptical" and q < 0.5))
     return [min(edge, 0.97), 1 - min(edge, 0.97)]
 
+def _bulge_to_total(t): return t.get("bulge_to_total", 0.8 if t["morph"] == "elliptical" else 0.2)
+
+def _p_bulge_shape(t):
+    "t09 edge-on bulge: rounded, boxy, none."
+    eb = EDGEON_BULGES.index(t["edgeon_bulge"]) if "edgeon_bulge" in t else (0 if _bulge_to_total(t) > 0.1 else 2)
+    return _peaked(3, eb, 0.7, 1.0)
+
+# %% ../../nbs/04c_synthetic_votes.ipynb #c0c6503c
 def _p_bar(t, v): return [0.25 + 0.6*v, 0.75 - 0.6*v] if t.get("bar") else [0.06, 0.94]   # t03 bar / no bar
 
 def _p_spiral(t, va):
@@ -67,21 +79,19 @@ def _p_spiral(t, va):
            else {"ring": 0.3, "irregular": 0.25, "merger": 0.35}.get(t["morph"], 0.1))
     return [spi, 1 - spi]
 
-def _bulge_to_total(t): return t.get("bulge_to_total", 0.8 if t["morph"] == "elliptical" else 0.2)
-
+# %% ../../nbs/04c_synthetic_votes.ipynb #931576d3
 def _p_bulge(t, v):
     "t05 bulge prominence: none, just noticeable, obvious, dominant from the bulge-to-total ratio."
     bt = _bulge_to_total(t)
     bi = 0 if bt < 0.02 else 1 if bt < 0.12 else 2 if bt < 0.4 else 3
     return _peaked(4, bi, 0.55 + 0.15*v)
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #61b1481c
 def _p_odd(t, v):
     "t06 anything odd? yes / no."
     odd = {"merger": 0.9, "irregular": 0.7, "ring": 0.75}.get(
         t["morph"], 0.5 if t.get("dust_lane") else 0.65 if t.get("n_tails") else 0.06 + 0.1*(1 - v))
     return [odd, 1 - odd]
-
-def _p_roundness(q): return list(np.array([math.exp(-0.5*((q - c)/0.12)**2) for c in (0.93, 0.65, 0.38)]) + 0.02)  # t07
 
 def _p_odd_feature(t):
     "t08 ring, lens or arc, disturbed, irregular, other, merger, dust lane."
@@ -90,11 +100,11 @@ def _p_odd_feature(t):
             or ([0, 0.02, 0.03, 0, 0.08, 0, 0.87] if t.get("dust_lane") else [0, 0.02, 0.55, 0.08, 0.05, 0.3, 0]
                 if t.get("n_tails") else [0.1, 0.15, 0.15, 0.1, 0.45, 0.05, 0]))
 
-def _p_bulge_shape(t):
-    "t09 edge-on bulge: rounded, boxy, none."
-    eb = EDGEON_BULGES.index(t["edgeon_bulge"]) if "edgeon_bulge" in t else (0 if _bulge_to_total(t) > 0.1 else 2)
-    return _peaked(3, eb, 0.7, 1.0)
+# %% ../../nbs/04c_synthetic_votes.ipynb #f782c341
+def _p_roundness(q):   # t07 round, in between, cigar
+    return list(np.array([math.exp(-0.5*((q - c)/0.12)**2) for c in (0.93, 0.65, 0.38)]) + 0.02)
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #20131693
 def _p_winding(t, va):   # t10 tight, medium, loose
     return _peaked(3, WINDINGS.index(t["winding"]), 0.4 + 0.35*va, 0.3) if "winding" in t else [1/3]*3
 
@@ -104,6 +114,7 @@ def _p_arms(t, va):
     a = _peaked(5, ARMS.index(t["arms"]), 0.45 + 0.35*va, 0.35); ct = 0.05 + 0.35*(1 - va)
     return list(a*(1 - ct)) + [ct]
 
+# %% ../../nbs/04c_synthetic_votes.ipynb #3bcf6499
 def _task_probs(t:dict) -> dict:
     "Per-task answer probabilities of an average volunteer for galaxy `t` (before jitter), tasks in tree order."
     v = visibility(t); q = _axis_ratio(t); va = v*arm_visibility(t)
