@@ -8,10 +8,11 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/ingest.html.md"""
 from __future__ import annotations
 from typing import Callable
 import pandas as pd
+import fsspec
 from ..manifest import ImageStore
 
 # %% auto #0
-__all__ = ['SOURCES', 'register_source', 'ingest']
+__all__ = ['SOURCES', 'register_source', 'ingest', 'image_folder', 'files_by_stem']
 
 # %% ../../nbs/02_ingest.ipynb #e1f27f63
 SOURCES = {}   # source name -> ingest function `f(store, **kwargs) -> Manifest`
@@ -32,3 +33,20 @@ def ingest(source:str, store:ImageStore|str, **kwargs) -> pd.DataFrame:
 # %% ../../nbs/02_ingest.ipynb #500473f5
 def _problem_lines(problems:list, n:int=3) -> str:
     return f"{len(problems)} row(s) skipped: " + "; ".join(problems[:n]) + (" …" if len(problems) > n else "")
+
+# %% ../../nbs/02_ingest.ipynb #852ad9db
+def image_folder(path, # a local folder or an fsspec URL
+                 what:str="image folder" # what the folder is, for the error message
+                ) -> tuple:
+    "`(fs, root)` of the existing folder `path`, or a one-line `ValueError` naming it and the reason."
+    fs, root = fsspec.core.url_to_fs(str(path))
+    if not fs.exists(root): raise ValueError(f"{path}: {what} not found")
+    if not fs.isdir(root): raise ValueError(f"{path}: {what} is a file, not a folder")
+    return fs, root.rstrip("/")
+
+def files_by_stem(path, what:str="image folder") -> dict:
+    "Name without extension -> path of every non-hidden file directly in the folder `path`, listed once."
+    fs, root = image_folder(path, what)
+    entries = sorted(e["name"] for e in fs.ls(root, detail=True) if e["type"] == "file")
+    keep = lambda p: p if "://" not in str(path) else fs.unstrip_protocol(p)
+    return {n.split(".", 1)[0]: keep(p) for p in entries if not (n := p.rsplit("/", 1)[-1]).startswith(".")}
