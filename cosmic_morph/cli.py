@@ -34,13 +34,20 @@ def _ingest_source(a):
     if a.source == "first": return ingest("first", a.store, per_class=a.per_class or None, which=a.which)
     if a.source == "galaxy10":
         _need(a, "h5"); return ingest("galaxy10", a.store, h5=a.h5, per_class=a.per_class or None, scheduler=a.scheduler)
+    if a.source == "gz1":
+        _need(a, "table", "images")
+        return ingest("gz1", a.store, table=a.table, images=a.images, per_class=a.per_class or None, scheduler=a.scheduler)
+    if a.source == "folder":
+        _need(a, "path", "taxonomy")
+        return ingest("folder", a.store, path=a.path, taxonomy=a.taxonomy, per_class=a.per_class or None,
+                      scheduler=a.scheduler)
     from cosmic_morph.synthetic import caption_from_votes   # GZ2 rows get the same templated captions as synthetic ones
     if a.solutions:
         _need(a, "images")
         return ingest("gz2_kaggle", a.store, solutions=a.solutions, images=a.images, captioner=caption_from_votes, scheduler=a.scheduler)
     _need(a, "table", "mapping", "images")
     return ingest("gz2", a.store, table=a.table, mapping=a.mapping, images=a.images, fraction=a.fraction,
-                  captioner=caption_from_votes, scheduler=a.scheduler)
+                  captioner=caption_from_votes, per_class=a.per_class or None, scheduler=a.scheduler)
 
 def _ingest(a):
     m = _ingest_source(a)
@@ -53,19 +60,22 @@ def _ingest(a):
 def _ingest_parser(sub):
     "The `ingest` subcommand's flags."
     s = sub.add_parser("ingest", help="add a source's images to a store")
-    s.add_argument("source", choices=["first", "nasa", "gz2", "galaxy10", "synthetic"])
+    s.add_argument("source", choices=["first", "nasa", "gz2", "galaxy10", "gz1", "folder", "synthetic"])
     s.add_argument("--store", required=True); s.add_argument("--per-class", type=int, default=None)
     s.add_argument("--which", default="literature", help="first: literature | crossvalid_0..4 | crossvalid_test")
     s.add_argument("--classes", help="nasa: comma-separated classes (default all six)")
     s.add_argument("--api-url", help="nasa: API root (default https://images-api.nasa.gov)")
     s.add_argument("--concurrency", type=int, help="nasa: requests in flight (default 8)")
-    s.add_argument("--table", help="gz2: Hart et al. 2016 table (.csv or .csv.gz)")
+    s.add_argument("--table", help="gz2: Hart et al. 2016 or Willett et al. 2013 table (.csv or .csv.gz); "
+                                   "gz1: GZ1 class or vote table")
     s.add_argument("--mapping", help="gz2: gz2_filename_mapping.csv")
     s.add_argument("--solutions", help="gz2: Kaggle 2014 training_solutions_rev1.csv instead of --table/--mapping")
-    s.add_argument("--images", help="gz2: folder of {asset_id}.jpg (or Kaggle {GalaxyID}.jpg)")
+    s.add_argument("--images", help="gz2: folder of {asset_id}.jpg (or Kaggle {GalaxyID}.jpg); gz1: of {OBJID}.jpeg")
     s.add_argument("--fraction", default="debiased", help="gz2: fraction | weighted_fraction | debiased (default)")
     s.add_argument("--h5", help="galaxy10: Galaxy10_DECals.h5")
-    s.add_argument("--scheduler", help="gz2/galaxy10: Dask scheduler: threads | processes | tcp://host:8786")
+    s.add_argument("--path", help="folder: a folder with one subfolder per class (ImageFolder convention)")
+    s.add_argument("--taxonomy", help="folder: the name of its set of classes, e.g. nasa6")
+    s.add_argument("--scheduler", help="gz2/gz1/galaxy10/folder: Dask scheduler: threads | processes | tcp://host:8786")
     s.add_argument("--n", type=int, help="synthetic: galaxies to render (default 50)")
     s.add_argument("--seed", type=int, help="synthetic: seed (default 0)")
     s.add_argument("--size", type=int, help="synthetic: image side in pixels (default 424)")

@@ -28,9 +28,10 @@ def filled(tmp_path, fx):
 def test_wrong_files_fail_in_one_line_and_touch_nothing(filled, fx):
     before = _snapshot(filled)
     t = pd.read_csv(fx/"gz2_hart16.csv.gz"); t.drop(columns=["t06_odd_a14_yes_debiased"]).to_csv(fx/"cut.csv", index=False)
-    cases = [(fx/"cut.csv", r"cut.csv: not a Hart et al. 2016 GZ2 table: missing column\(s\) t06_odd_a14_yes_debiased \(1 in all\)"),
-             (fx/"Galaxy10_DECals_tiny.h5", r"Galaxy10_DECals_tiny.h5: not a readable Hart et al. 2016 GZ2 table CSV"),
-             (fx/"nope.csv", r"nope.csv: Hart et al. 2016 GZ2 table not found")]
+    cases = [(fx/"cut.csv", r"cut.csv: not a GZ2 vote table with debiased fractions: missing column\(s\) t06_odd_a14_yes_debiased "
+                            r"\(1 in all\); it has fraction and weighted_fraction fractions$"),
+             (fx/"Galaxy10_DECals_tiny.h5", r"Galaxy10_DECals_tiny.h5: not a readable GZ2 vote table CSV"),
+             (fx/"nope.csv", r"nope.csv: GZ2 vote table not found")]
     for table, msg in cases:
         with pytest.raises(ValueError, match=msg) as e: _gz2(filled, fx, table)
         assert "\n" not in str(e.value)
@@ -51,6 +52,8 @@ def test_bad_rows_are_reported_not_stored(filled, fx):
     mp = pd.read_csv(fx/"gz2_filename_mapping.csv", dtype=str)
     ids = t.dr7objid.tolist()
     t.loc[1, "t01_smooth_or_features_a02_features_or_disk_debiased"] = np.nan
+    t.loc[1, "t01_smooth_or_features_a02_features_or_disk_weighted_fraction"] = np.nan  # nothing to fill the hole from
+    t.loc[5, "t02_edgeon_a05_no_debiased"] = np.nan                                     # filled from weighted_fraction
     t.loc[2, "t02_edgeon_a04_yes_debiased"] = 1.7
     t.loc[len(t)] = t.loc[9]; t.loc[len(t) - 1, "dr7objid"] = "123"                       # an id the mapping lacks
     t.to_csv(fx/"bad.csv", index=False)
@@ -68,6 +71,9 @@ def test_bad_rows_are_reported_not_stored(filled, fx):
     gz = m[m.source == "gz2"]
     assert sorted(gz.image_id) == sorted(f"gz2:{i}" for i in ids[:1] + ids[5:])
     assert len(m) == len(before) + 6 and set(before.image_id) <= set(m.image_id)
+    r5 = gz[gz.image_id == f"gz2:{ids[5]}"].iloc[0]
+    assert read_meta(r5.meta)["filled_from_weighted_fraction"] == ["t02_edgeon_a05_no"]
+    assert r5.vote_t02_edgeon_a05_no == t.loc[5, "t02_edgeon_a05_no_weighted_fraction"]
     n_files = len(list((Path(filled)/"images").rglob("*.*")))
     assert n_files == m.sha256.nunique()                                                    # the corrupt file was not stored
 

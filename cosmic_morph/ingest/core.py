@@ -8,10 +8,14 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/ingest.html.md"""
 from __future__ import annotations
 from typing import Callable
 import pandas as pd
-from ..manifest import ImageStore
+import fsspec
+from tqdm import tqdm
+from ..config import get_logger
+from ..manifest import ImageStore, ManifestWriter
+from ..parallel import store_images
 
 # %% auto #0
-__all__ = ['SOURCES', 'register_source', 'ingest']
+__all__ = ['SOURCES', 'register_source', 'ingest', 'image_folder', 'files_by_stem', 'first_per_class', 'store_rows']
 
 # %% ../../nbs/02_ingest.ipynb #e1f27f63
 SOURCES = {}   # source name -> ingest function `f(store, **kwargs) -> Manifest`
@@ -32,3 +36,59 @@ def ingest(source:str, store:ImageStore|str, **kwargs) -> pd.DataFrame:
 # %% ../../nbs/02_ingest.ipynb #500473f5
 def _problem_lines(problems:list, n:int=3) -> str:
     return f"{len(problems)} row(s) skipped: " + "; ".join(problems[:n]) + (" …" if len(problems) > n else "")
+
+# %% ../../nbs/02_ingest.ipynb #852ad9db
+def image_folder(path, # a local folder or an fsspec URL
+                 what:str="image folder" # what the folder is, for the error message
+                ) -> tuple:
+    "`(fs, root)` of the existing folder `path`, or a one-line `ValueError` naming it and the reason."
+    fs, root = fsspec.core.url_to_fs(str(path))
+    if not fs.exists(root): raise ValueError(f"{path}: {what} not found")
+    if not fs.isdir(root): raise ValueError(f"{path}: {what} is a file, not a folder")
+    return fs, root.rstrip("/")
+
+def files_by_stem(path, what:str="image folder") -> dict:
+    "Name without extension -> path of every non-hidden file directly in the folder `path`, listed once."
+    fs, root = image_folder(path, what)
+    entries = sorted(e["name"] for e in fs.ls(root, detail=True) if e["type"] == "file")
+    keep = lambda p: p if "://" not in str(path) else fs.unstrip_protocol(p)
+    return {n.split(".", 1)[0]: keep(p) for p in entries if not (n := p.rsplit("/", 1)[-1]).startswith(".")}
+
+# %% ../../nbs/02_ingest.ipynb #af5f072b
+def first_per_class(labels:list, # one label per item, in order
+                    per_class:int|None # keep at most this many of each label; None or 0 keeps all
+                   ) -> list:
+    "Positions of the first `per_class` items of each label, in order."
+    seen, out = {}, []
+    for k, lab in enumerate(labels):
+        seen[lab] = seen.get(lab, 0) + 1
+        if not per_class or seen[lab] <= per_class: out.append(k)
+    return out
+
+# %% ../../nbs/02_ingest.ipynb #6eca758a
+def store_rows(store:ImageStore, # where images and the Manifest go
+               name:str, # the source's name in logs and progress bars
+               rows:list, # Manifest rows without image facts, each with `image_id` and `label`
+               images:list, # each row's image: a path or URL, bytes, or a uint8 array
+               wheres:list, # where each row came from, for its problem line
+               problems:list, # problem lines found before storing, reported with the ones found here
+               scheduler=None, progress:bool=True, chunk:int=1024
+              ) -> pd.DataFrame:
+    "Store each row's image and upsert the rows that stored, a chunk at a time; returns the store's whole Manifest."
+    stored, w = [], ManifestWriter(store, every=chunk)
+    bar = tqdm(total=len(rows), desc=name, unit="img", leave=False, disable=not progress)
+    try:
+        for start in range(0, len(rows), chunk):
+            part = range(start, min(start + chunk, len(rows)))
+            facts = store_images(store, [(rows[k]["image_id"], images[k]) for k in part], scheduler=scheduler,
+                                 progress=False)
+            for k, f in zip(part, facts):
+                if "error" in f: problems.append(f"{wheres[k]}: {f['error']}"); continue
+                stored.append({**rows[k], **f}); w.add(stored[-1])
+            bar.update(len(part))
+    finally: m = w.flush(); bar.close()
+    counts = pd.Series([r["label"] for r in stored], dtype=object).value_counts().to_dict()
+    get_logger().info(f"{name}: {len(stored)} images ingested into {store.url} {counts}; "
+                      f"{_problem_lines(problems) if problems else 'no rows skipped'}; manifest has {len(m)} rows")
+    m.attrs["report"] = dict(stored=len(stored), labels=counts, skipped=list(problems))
+    return m

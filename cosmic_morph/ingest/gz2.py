@@ -13,21 +13,25 @@ from tqdm import tqdm
 from ..config import get_logger
 from ..manifest import ImageStore, as_store, ManifestWriter
 from ..parallel import store_images
-from .core import register_source, _problem_lines
+from .core import register_source, image_folder, _problem_lines
 from .gz_votes import GZ2_TASKS, GZ2_TREE, VOTE_COLUMNS, gz5_labels
 
 # %% auto #0
-__all__ = ['HART16_BASE', 'FRACTION_KINDS', 'GZ2_LICENCE', 'KAGGLE_PARENT', 'KAGGLE_LICENCE', 'hart16_vote_columns', 'read_table',
-           'ingest_gz2', 'kaggle_columns', 'kaggle_to_conditional', 'ingest_gz2_kaggle']
+__all__ = ['GZ2_ID_COLUMNS', 'GZ2_META_COLUMNS', 'FRACTION_KINDS', 'GZ2_LICENCE', 'KAGGLE_PARENT', 'KAGGLE_LICENCE',
+           'hart16_vote_columns', 'read_table', 'read_gz2_table', 'fill_debiased', 'ingest_gz2', 'kaggle_columns',
+           'kaggle_to_conditional', 'ingest_gz2_kaggle']
 
-# %% ../../nbs/03b_ingest_gz2.ipynb #63d6b096
-HART16_BASE = ["dr7objid", "ra", "dec", "gz2_class", "total_classifications", "total_votes"]
+# %% ../../nbs/03b_ingest_gz2.ipynb #91f2b37b
+GZ2_ID_COLUMNS = ("dr7objid", "objid")   # Hart et al. 2016 | Willett et al. 2013 and CasJobs tables
+GZ2_META_COLUMNS = {"ra": "ra", "dec": "dec", "gz2_class": "gz2_class", "gz2class": "gz2_class", "sample": "sample",
+                    "total_classifications": "total_classifications", "total_votes": "total_votes"}
 FRACTION_KINDS = ("fraction", "weighted_fraction", "debiased")
 GZ2_LICENCE = "Galaxy Zoo 2 (Willett et al. 2013; Hart et al. 2016), CC BY 4.0; SDSS DR7 images, SDSS acknowledgement"
 
 def hart16_vote_columns(fraction:str="debiased") -> dict:
     "Hart16 column -> Manifest `vote_*` column for one fraction kind (`fraction`, `weighted_fraction` or `debiased`)."
-    if fraction not in FRACTION_KINDS: raise ValueError(f"unknown fraction kind {fraction!r}: choose one of {', '.join(FRACTION_KINDS)}")
+    if fraction not in FRACTION_KINDS:
+        raise ValueError(f"unknown fraction kind {fraction!r}: choose one of {', '.join(FRACTION_KINDS)}")
     return {f"{c[len('vote_'):]}_{fraction}": c for c in VOTE_COLUMNS}
 
 def read_table(path, name:str="table", required=(), dtype=None) -> pd.DataFrame:
@@ -35,20 +39,59 @@ def read_table(path, name:str="table", required=(), dtype=None) -> pd.DataFrame:
     try: df = pd.read_csv(path, dtype=dtype, low_memory=False)
     except FileNotFoundError: raise ValueError(f"{path}: {name} not found") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError) as e:
-        raise ValueError(f"{path}: not a readable {name} CSV ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        first = str(e).splitlines()[0][:120]
+        raise ValueError(f"{path}: not a readable {name} CSV ({type(e).__name__}: {first})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: not a {name}: missing column(s) {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''} ({len(missing)} in all)")
+        more = " …" if len(missing) > 4 else ""
+        raise ValueError(f"{path}: not a {name}: missing column(s) {', '.join(missing[:4])}{more} "
+                         f"({len(missing)} in all)")
     return df
+
+# %% ../../nbs/03b_ingest_gz2.ipynb #bdb9ab03
+def _fraction_kinds(columns) -> list:
+    "The fraction kinds whose 37 columns are all in `columns`."
+    return [k for k in FRACTION_KINDS if set(hart16_vote_columns(k)) <= set(columns)]
+
+def read_gz2_table(path, # a Hart16 or Willett 2013 table, or any subset of its columns; `.csv` or `.csv.gz`
+                   fraction:str="debiased" # the fraction kind that must be there
+                  ) -> tuple:
+    "The GZ2 vote table at `path` and its id column, or a one-line `ValueError` naming the file and what it lacks."
+    cols = hart16_vote_columns(fraction)
+    t = read_table(path, "GZ2 vote table", dtype={c: str for c in GZ2_ID_COLUMNS})
+    idc = next((c for c in GZ2_ID_COLUMNS if c in t.columns), None)
+    missing = ([] if idc else ["dr7objid (or objid)"]) + [c for c in cols if c not in t.columns]
+    if missing:
+        has = [k for k in _fraction_kinds(t.columns) if k != fraction]
+        raise ValueError(f"{path}: not a GZ2 vote table with {fraction} fractions: missing column(s) "
+                         f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} ({len(missing)} in all)"
+                         + (f"; it has {' and '.join(has)} fractions" if has else ""))
+    return t, idc
+
+# %% ../../nbs/03b_ingest_gz2.ipynb #2e0f77c8
+def fill_debiased(t:pd.DataFrame, # the vote table as read
+                  votes:pd.DataFrame # its `vote_*` columns (debiased), indexed like `t`
+                 ) -> tuple:
+    "`votes` with empty debiased fractions taken from the answer's weighted fraction, and the answers filled per row."
+    votes, filled = votes.copy(), {}
+    for vc in votes.columns:
+        src = f"{vc[len('vote_'):]}_weighted_fraction"
+        if src not in t.columns: continue
+        w = pd.to_numeric(t[src], errors="coerce")
+        hole = votes[vc].isna() & w.notna()
+        votes.loc[hole, vc] = w[hole]
+        for i in votes.index[hole]: filled.setdefault(i, []).append(vc[len("vote_"):])
+    return votes, filled
 
 # %% ../../nbs/03b_ingest_gz2.ipynb #20e00c3f
 def _check_votes(votes:pd.DataFrame, where:list) -> tuple:
     "Indices of rows whose vote fractions are all present and in [0, 1], and a problem line for each other row."
     bad_nan, bad_range = votes.isna(), (votes < -1e-6) | (votes > 1 + 1e-6)
     problems, ok = [], []
+    first = lambda bad, i: bad.columns[bad.loc[i].to_numpy()][0]     # the first offending column of row i
     for i, w in zip(votes.index, where):
-        if bad_nan.loc[i].any(): problems.append(f"{w}: missing value in {bad_nan.columns[bad_nan.loc[i].to_numpy()][0]}")
-        elif bad_range.loc[i].any(): problems.append(f"{w}: {bad_range.columns[bad_range.loc[i].to_numpy()][0]} outside [0, 1]")
+        if bad_nan.loc[i].any(): problems.append(f"{w}: missing value in {first(bad_nan, i)}")
+        elif bad_range.loc[i].any(): problems.append(f"{w}: {first(bad_range, i)} outside [0, 1]")
         else: ok.append(i)
     return ok, problems
 
@@ -103,39 +146,49 @@ def _voted_report(m:pd.DataFrame, store:ImageStore, name:str, rows:list, problem
     return m
 
 # %% ../../nbs/03b_ingest_gz2.ipynb #a38f8150
+def _gz2_meta(t:pd.DataFrame, i, where:str, asset_id:str, fraction:str, filled:list|None) -> dict:
+    "The `meta` of table row `i`: the optional Hart16/Willett columns the table has, and where the row came from."
+    extra = {GZ2_META_COLUMNS[c]: t.at[i, c] for c in GZ2_META_COLUMNS if c in t.columns and pd.notna(t.at[i, c])}
+    if filled: extra["filled_from_weighted_fraction"] = filled
+    return dict(where=where, **extra, asset_id=asset_id, fraction=fraction, survey="SDSS DR7", licence=GZ2_LICENCE)
+
+def _gz2_assets(mapping) -> pd.Series:
+    "`objid` -> `asset_id` from `gz2_filename_mapping.csv` (first entry of each objid)."
+    mp = read_table(mapping, "GZ2 filename mapping", ["objid", "asset_id"], dtype={"objid": str, "asset_id": str})
+    return mp.dropna(subset=["objid"]).drop_duplicates("objid").set_index("objid")["asset_id"]
+
+# %% ../../nbs/03b_ingest_gz2.ipynb #a2f45990
 @register_source("gz2")
 def ingest_gz2(store:ImageStore|str, # where images and the Manifest go
-               table:str, # Hart et al. 2016 table, `gz2_hart16.csv` or `.csv.gz`
+               table:str, # GZ2 vote table: Hart et al. 2016 or Willett et al. 2013, any column subset; `.csv[.gz]`
                mapping:str, # `gz2_filename_mapping.csv` (objid, sample, asset_id)
                images:str, # folder (or fsspec URL) holding `{asset_id}.jpg`
-               fraction:str="debiased", # which Hart16 fraction becomes `vote_*`: fraction | weighted_fraction | debiased
+               fraction:str="debiased", # which fraction becomes `vote_*`: fraction | weighted_fraction | debiased
                thresholds:dict|None=None, # overrides of `WILLETT_THRESHOLDS`
                captioner=None, # optional `f(votes: dict) -> str` filling `caption`
                per_class:int|None=None, # at most this many per gz5 class (file order); None for all
                scheduler=None, # Dask scheduler for the image work (see `parallel_map`)
                progress:bool=True
               ) -> pd.DataFrame:
-    "Store Galaxy Zoo 2 images with their Hart16 vote fractions and gz5 labels; returns the store's whole Manifest."
+    "Store Galaxy Zoo 2 images with their vote fractions and gz5 labels; returns the store's whole Manifest."
     store, cols = as_store(store), hart16_vote_columns(fraction)
-    t = read_table(table, "Hart et al. 2016 GZ2 table", HART16_BASE + list(cols), dtype={"dr7objid": str})
-    mp = read_table(mapping, "GZ2 filename mapping", ["objid", "asset_id"], dtype={"objid": str, "asset_id": str})
-    fname = Path(str(table)).name
-    where = [f"{fname} line {i + 2} (dr7objid {o})" for i, o in zip(t.index, t["dr7objid"])]
+    t, idc = read_gz2_table(table, fraction)
+    asset, root = _gz2_assets(mapping), str(images).rstrip("/")
+    image_folder(images, "GZ2 image folder")   # a wrong path is one line, not one skipped row per galaxy
+    ids, fname = t[idc], Path(str(table)).name
+    where = [f"{fname} line {i + 2} ({idc} {o})" for i, o in zip(t.index, ids)]
     votes = t[list(cols)].apply(pd.to_numeric, errors="coerce").rename(columns=cols)
+    votes, filled = fill_debiased(t, votes) if fraction == "debiased" else (votes, {})
     ok, problems = _check_votes(votes, where)
-    dup = t["dr7objid"].duplicated() | t["dr7objid"].isna()
-    problems += [f"{where[i]}: {'empty' if pd.isna(t.dr7objid[i]) else 'repeated'} dr7objid" for i in t.index[dup]]
-    asset = mp.dropna(subset=["objid"]).drop_duplicates("objid").set_index("objid")["asset_id"]
-    unmapped = [i for i in ok if not dup[i] and t.dr7objid[i] not in asset.index]
-    problems += [f"{where[i]}: no image in {Path(str(mapping)).name}" for i in unmapped]
-    keep = [i for i in ok if not dup[i] and i not in set(unmapped)]
-    root = str(images).rstrip("/")
-    metas = [dict(where=where[i], ra=t.ra[i], dec=t.dec[i], gz2_class=t.gz2_class[i],
-                  sample=t.get("sample", pd.Series(dtype=str)).get(i), total_classifications=t.total_classifications[i],
-                  total_votes=t.total_votes[i], asset_id=asset[t.dr7objid[i]],
-                  fraction=fraction, survey="SDSS DR7", licence=GZ2_LICENCE) for i in keep]
-    v = _Voted([f"gz2:{t.dr7objid[i]}" for i in keep], votes.loc[keep],
-               [f"{root}/{asset[t.dr7objid[i]]}.jpg" for i in keep], metas, problems)
+    dup = ids.duplicated() | ids.isna()
+    problems += [f"{where[i]}: {'empty' if pd.isna(ids[i]) else 'repeated'} {idc}" for i in t.index[dup]]
+    unmapped = {i for i in ok if not dup[i] and ids[i] not in asset.index}
+    problems += [f"{where[i]}: no image in {Path(str(mapping)).name}" for i in sorted(unmapped)]
+    keep = [i for i in ok if not dup[i] and i not in unmapped]
+    if filled: get_logger().info(f"GZ2: {len(filled)} row(s) with empty debiased fractions: used weighted_fraction")
+    metas = [_gz2_meta(t, i, where[i], asset[ids[i]], fraction, filled.get(i)) for i in keep]
+    v = _Voted([f"gz2:{ids[i]}" for i in keep], votes.loc[keep], [f"{root}/{asset[ids[i]]}.jpg" for i in keep],
+               metas, problems)
     return _store_voted(store, "GZ2", "gz2", v, thresholds, captioner, per_class, scheduler, progress)
 
 # %% ../../nbs/03b_ingest_gz2.ipynb #643e604b
@@ -144,7 +197,8 @@ def _kaggle_answer(task:str, answer:str) -> str:
     t = next(k for k in GZ2_TASKS if k.startswith(task))
     return f"Class{list(GZ2_TASKS).index(t) + 1}.{[a[:3] for a in GZ2_TASKS[t]].index(answer) + 1}"
 
-KAGGLE_PARENT = {i: None if GZ2_TREE[t[:3]] is None else _kaggle_answer(*GZ2_TREE[t[:3]])   # the same tree, in Kaggle's names
+# the same tree, in Kaggle's names
+KAGGLE_PARENT = {i: None if GZ2_TREE[t[:3]] is None else _kaggle_answer(*GZ2_TREE[t[:3]])
                  for i, t in enumerate(GZ2_TASKS, 1)}
 KAGGLE_LICENCE = "Galaxy Zoo - The Galaxy Challenge (Kaggle 2014), competition rules; SDSS images, SDSS acknowledgement"
 
@@ -174,9 +228,10 @@ def ingest_gz2_kaggle(store:ImageStore|str, # where images and the Manifest go
                       per_class:int|None=None, # at most this many per gz5 class (file order); None for all
                       scheduler=None, progress:bool=True
                      ) -> pd.DataFrame:
-    "Store Kaggle 2014 Galaxy Zoo images with conditional vote fractions and gz5 labels; returns the store's whole Manifest."
+    "Store Kaggle 2014 Galaxy Zoo images with conditional vote fractions and gz5 labels; returns the whole Manifest."
     store = as_store(store)
-    sol = read_table(solutions, "Kaggle training_solutions_rev1", ["GalaxyID"] + kaggle_columns(), dtype={"GalaxyID": str})
+    sol = read_table(solutions, "Kaggle training_solutions_rev1", ["GalaxyID"] + kaggle_columns(),
+                     dtype={"GalaxyID": str})
     fname = Path(str(solutions)).name
     where = [f"{fname} line {i + 2} (GalaxyID {g})" for i, g in zip(sol.index, sol.GalaxyID)]
     raw_ok, problems = _check_votes(sol[kaggle_columns()].apply(pd.to_numeric, errors="coerce"), where)
