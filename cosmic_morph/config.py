@@ -50,8 +50,10 @@ def number_problem(v, integer:bool=False, # must `v` be an integer?
                    ge=None, gt=None, le=None, lt=None) -> str|None:
     "What is wrong with number `v` (not finite, not an integer, out of range) in words, or `None` when it is allowed."
     ok = isinstance(v, numbers.Integral if integer else numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-    ok = ok and (ge is None or v >= ge) and (gt is None or v > gt) and (le is None or v <= le) and (lt is None or v < lt)
-    return None if ok else f"must be {'an integer' if integer else 'a finite number'} {range_text(ge, gt, le, lt)}".strip()
+    ok = ok and (ge is None or v >= ge) and (gt is None or v > gt)
+    ok = ok and (le is None or v <= le) and (lt is None or v < lt)
+    kind = "an integer" if integer else "a finite number"
+    return None if ok else f"must be {kind} {range_text(ge, gt, le, lt)}".strip()
 
 # %% ../nbs/00_config.ipynb #15ed7eb0
 def check_profile(name:str) -> str:
@@ -176,7 +178,8 @@ def number_type(base:type, # `int` or `float`
     "An argparse `type` reading a `base` number and refusing it, in one line, outside `bounds` or when not finite."
     def parse(text:str):
         try: v = base(text)
-        except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if base is int else 'a number'}")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if base is int else 'a number'}") from None
         problem = number_problem(v, base is int, **bounds)
         if problem: raise argparse.ArgumentTypeError(f"{text}: {problem}")
         return v

@@ -170,8 +170,10 @@ def model_config_problem(cfg:dict) -> str|None:
     problem = _numbers_problem("mean", cfg["mean"], 3) or _numbers_problem("std", cfg["std"], 3, gt=0)
     if problem: return problem
     for k, bounds in (("temperature", dict(gt=0)), ("crop", dict(gt=0, le=2048))):
-        if cfg.get(k) is not None and number_problem(cfg[k], **bounds): return f"{k}={cfg[k]!r}: {number_problem(cfg[k], **bounds)}"
-    if cfg.get("fits_stretch", "sigma") not in ("sigma", "asinh"): return f"unknown fits_stretch {cfg['fits_stretch']!r}"
+        why = number_problem(cfg[k], **bounds) if cfg.get(k) is not None else None
+        if why: return f"{k}={cfg[k]!r}: {why}"
+    if cfg.get("fits_stretch", "sigma") not in ("sigma", "asinh"):
+        return f"unknown fits_stretch {cfg['fits_stretch']!r}: choose sigma or asinh"
     try: TrainConfig.from_dict(cfg)                       # arch, image_size, channels, crop, head…: as declared
     except (ValueError, TypeError) as e: return str(e)
     return None
@@ -214,7 +216,8 @@ def _weights(d:Path, cfg:dict) -> dict:
     data = committed_bytes(d, cfg, "model.safetensors")
     try: return _plain_body_keys(safetensors.torch.load(data))
     except Exception as e:
-        raise ModelLoadError(f"{d/'model.safetensors'}: not a safetensors weights file ({' '.join(str(e).split())})") from None
+        why = " ".join(str(e).split())
+        raise ModelLoadError(f"{d/'model.safetensors'}: not a safetensors weights file ({why})") from None
 
 def load_model(model_dir:str|Path, device=None) -> nn.Module:
     "Rebuild the network in `model_dir` from `config.json` + `model.safetensors`, in eval mode, with `.config`."
@@ -226,7 +229,7 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
     try: model.load_state_dict(sd)
     except RuntimeError as e:
         why = str(e).strip().splitlines()[0]
-        raise ModelLoadError(f"{d/'model.safetensors'}: not the weights of {cfg['arch']} with {len(cfg['classes'])} classes "
-                             f"({why})") from None
+        raise ModelLoadError(f"{d/'model.safetensors'}: not the weights of {cfg['arch']} with "
+                             f"{len(cfg['classes'])} classes ({why})") from None
     model.config = cfg
     return model.to(device or default_device()).eval()
