@@ -115,8 +115,11 @@ def finish_commit(folder:Path, # the folder a commit writes
     except (OSError, ValueError, AttributeError): sums = {}
     for pending in folder.glob("*" + PENDING):
         name = pending.name[:-len(PENDING)]
-        if name in sums and _sha256(pending.read_bytes()) == sums[name]: os.replace(pending, folder/name)
-        else: pending.unlink()
+        final = folder/name
+        done = name not in sums or _sha256(pending.read_bytes()) != sums[name] or \
+            (final.is_file() and _sha256(final.read_bytes()) == sums[name])
+        if done: pending.unlink()                  # never committed, or already in place
+        else: os.replace(pending, final)
 
 def commit_files(folder:str|Path, # created if missing
                  files:dict,      # file name → bytes
@@ -143,7 +146,8 @@ def committed_bytes(folder:Path, record:dict, # the folder and its parsed index 
     folder, want = Path(folder), (record.get("sha256") or {}).get(name)
     paths = [folder/name, folder/(name + PENDING)] if want else [folder/name]   # older folders: no checksum
     found = [p for p in paths if p.is_file()]
-    if not found: raise ModelLoadError(f"{folder}: not a model folder (no {name})")
+    if not found: raise ModelLoadError(f"{folder}: not a {'model' if index == 'config.json' else 'checkpoint'} folder "
+                                       f"(no {name})")
     for p in found:
         data = p.read_bytes()
         if want is None or _sha256(data) == want: return data
