@@ -8,10 +8,10 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/cli.html.md"""
 from __future__ import annotations
 import sys, json, argparse, logging, warnings
 from pathlib import Path
-from .config import PROFILES, TrainConfig, add_settings, settings_from_args
+from .config import PROFILES, TrainConfig, add_settings, settings_from_args, number_type
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'OneLineParser', 'build_parser', 'main', 'error_line']
 
 # %% ../nbs/10_cli.ipynb #a660f2c6
 def _csv(v): return [x.strip() for x in str(v).split(",") if x.strip()] if v else None
@@ -61,11 +61,11 @@ def _ingest_parser(sub):
     "The `ingest` subcommand's flags."
     s = sub.add_parser("ingest", help="add a source's images to a store")
     s.add_argument("source", choices=["first", "nasa", "gz2", "galaxy10", "gz1", "folder", "synthetic"])
-    s.add_argument("--store", required=True); s.add_argument("--per-class", type=int, default=None)
+    s.add_argument("--store", required=True); s.add_argument("--per-class", type=number_type(int, ge=1), default=None)
     s.add_argument("--which", default="literature", help="first: literature | crossvalid_0..4 | crossvalid_test")
     s.add_argument("--classes", help="nasa: comma-separated classes (default all six)")
     s.add_argument("--api-url", help="nasa: API root (default https://images-api.nasa.gov)")
-    s.add_argument("--concurrency", type=int, help="nasa: requests in flight (default 8)")
+    s.add_argument("--concurrency", type=number_type(int, ge=1), help="nasa: requests in flight (default 8)")
     s.add_argument("--table", help="gz2: Hart et al. 2016 or Willett et al. 2013 table (.csv or .csv.gz); "
                                    "gz1: GZ1 class or vote table")
     s.add_argument("--mapping", help="gz2: gz2_filename_mapping.csv")
@@ -76,10 +76,10 @@ def _ingest_parser(sub):
     s.add_argument("--path", help="folder: a folder with one subfolder per class (ImageFolder convention)")
     s.add_argument("--taxonomy", help="folder: the name of its set of classes, e.g. nasa6")
     s.add_argument("--scheduler", help="gz2/gz1/galaxy10/folder: Dask scheduler: threads | processes | tcp://host:8786")
-    s.add_argument("--n", type=int, help="synthetic: galaxies to render (default 50)")
+    s.add_argument("--n", type=number_type(int, ge=1), help="synthetic: galaxies to render (default 50)")
     s.add_argument("--seed", type=int, help="synthetic: seed (default 0)")
-    s.add_argument("--size", type=int, help="synthetic: image side in pixels (default 424)")
-    s.add_argument("--workers", type=int, help="synthetic: render processes")
+    s.add_argument("--size", type=number_type(int, ge=8, le=4096), help="synthetic: image side in pixels (default 424)")
+    s.add_argument("--workers", type=number_type(int, ge=1), help="synthetic: render processes")
     s.set_defaults(func=_ingest)
 
 # %% ../nbs/10_cli.ipynb #45b4619f
@@ -95,8 +95,8 @@ def _split_parser(sub):
     s.add_argument("--store", required=True); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--ratios", default="0.8,0.1,0.1")
     s.add_argument("--keep-source-split", action=argparse.BooleanOptionalAction, default=True)
-    s.add_argument("--max-distance", type=int, default=4, help="perceptual-hash Hamming distance of near-duplicates (default 4)")
-    s.add_argument("--max-separation-arcsec", type=float, default=None,
+    s.add_argument("--max-distance", type=number_type(int, ge=0), default=4, help="perceptual-hash Hamming distance of near-duplicates (default 4)")
+    s.add_argument("--max-separation-arcsec", type=number_type(float, gt=0), default=None,
                    help="also group images whose sky positions are this close (80 for FIRST: the same source in two catalogues)")
     s.add_argument("--source-leaks", default="train", choices=["train", "majority", "raise"],
                    help="a published split that leaks: move the group to its earliest split (default), its majority, or fail")
@@ -109,7 +109,7 @@ def _train(a):
     from cosmic_morph.train import train
     cfg = settings_from_args(TrainConfig, a, a.profile)
     learn = train(load_manifest(a.store), a.store, a.out, cfg, profile=a.profile, taxonomy=a.taxonomy, seed=a.seed,
-                  resume=a.resume, figures=a.figures, distributed=a.distributed)
+                  resume=a.resume, force=a.force, figures=a.figures, distributed=a.distributed)
     rec = learn.cm_config["training"]
     if rec.get("distributed", {}).get("rank", 0): return   # under torchrun the first process reports
     print(json.dumps(dict(model=str(a.out), arch=cfg.arch, classes=learn.cm_config["classes"], **rec["history"][-1])))
@@ -121,6 +121,7 @@ def _train_parser(sub):
     s.add_argument("--profile", default="cpu", choices=PROFILES)
     s.add_argument("--taxonomy", default=None); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    s.add_argument("--force", action="store_true", help="replace the finished model in --out (refused otherwise)")
     s.add_argument("--figures", action="store_true", help="save lr_find.png and loss.png beside the model")
     s.add_argument("--distributed", action="store_true",
                    help="data-parallel training across the processes torchrun starts: "
@@ -160,7 +161,8 @@ def _predict_parser(sub):
     "The `predict` subcommand's flags."
     s = sub.add_parser("predict", help="label images: one JSON line each")
     s.add_argument("--model", required=True); s.add_argument("images", nargs="+")
-    s.add_argument("--batch-size", type=int, default=64); s.add_argument("--tta", action="store_true")
+    s.add_argument("--batch-size", type=number_type(int, ge=1), default=64)
+    s.add_argument("--tta", action="store_true")
     s.set_defaults(func=_predict)
 
 # %% ../nbs/10_cli.ipynb #813796e4
@@ -179,9 +181,11 @@ def _caption_parser(sub):
     s = sub.add_parser("caption", help="caption galaxy images: one JSON line each"); s.add_argument("--model", required=True)
     s.add_argument("images", nargs="+"); s.add_argument("--method", default="beam", choices=["greedy", "beam", "sample", "votes"],
                                                  help="votes: the encoder's predicted vote fractions through the caption templater")
-    s.add_argument("--beam-width", type=int, default=3); s.add_argument("--alpha", type=float, default=0.7, help="beam length normalisation")
-    s.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling"); s.add_argument("--temperature", type=float, default=1.0)
-    s.add_argument("--seed", type=int, default=0); s.add_argument("--batch-size", type=int, default=32)
+    s.add_argument("--beam-width", type=number_type(int, ge=1), default=3)
+    s.add_argument("--alpha", type=number_type(float, ge=0), default=0.7, help="beam length normalisation")
+    s.add_argument("--top-p", type=number_type(float, gt=0, le=1), default=0.9, help="nucleus sampling")
+    s.add_argument("--temperature", type=number_type(float, gt=0), default=1.0)
+    s.add_argument("--seed", type=int, default=0); s.add_argument("--batch-size", type=number_type(int, ge=1), default=32)
     s.set_defaults(func=_caption)
 
 def _evaluate_captions(a):
@@ -210,15 +214,19 @@ def _run_parser(sub):
 SUBCOMMANDS = (_ingest_parser, _split_parser, _train_parser, _evaluate_parser, _predict_parser, _caption_parser,
                _evaluate_captions_parser, _run_parser)
 
+class OneLineParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose usage errors are one line, `cosmic-morph train: error: argument --lr: …`, exit 2."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
 def build_parser() -> argparse.ArgumentParser:
     "The `cosmic-morph` argument parser (DESIGN's CLI contract)."
-    p = argparse.ArgumentParser(prog="cosmic-morph", description="Sky images to morphology labels and galaxy captions.")
+    p = OneLineParser(prog="cosmic-morph", description="Sky images to morphology labels and galaxy captions.")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS: add(sub)
     return p
 
-# %% ../nbs/10_cli.ipynb #43948f6a
+# %% ../nbs/10_cli.ipynb #f9576e6d
 def main(argv:list|None=None) -> int:
     "Entry point of the `cosmic-morph` console script; returns the exit status."
     a = build_parser().parse_args(argv)
@@ -230,6 +238,11 @@ def main(argv:list|None=None) -> int:
         print(f"cosmic-morph {a.command}: interrupted", file=sys.stderr); return 130
     except Exception as e:
         if a.debug: raise
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"cosmic-morph {a.command}: error: {msg}", file=sys.stderr)
+        print(f"cosmic-morph {a.command}: error: {error_line(e)}", file=sys.stderr)
         return 2
+
+def error_line(e:BaseException) -> str:
+    "The line of `e` that says what went wrong (under fastai's `Exception occured in <callback>` wrapper, the next one)."
+    lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception occured in"): lines = lines[1:]
+    return lines[0] if lines else type(e).__name__

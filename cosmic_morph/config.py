@@ -6,15 +6,16 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #00d02767
 from __future__ import annotations
-import os, random, logging, argparse, dataclasses, typing
+import os, random, logging, argparse, dataclasses, typing, math, numbers
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'setting', 'check_profile', 'Config', 'TrainConfig',
-           'CaptionConfig', 'RunConfig', 'add_settings', 'settings_from_args', 'repo_root', 'nbs_path', 'runs_path',
-           'seed_everything', 'default_device', 'get_logger']
+__all__ = ['PROFILES', 'CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'setting', 'range_text', 'number_problem',
+           'check_profile', 'Config', 'setting_problem', 'TrainConfig', 'CaptionConfig', 'RunConfig', 'number_type',
+           'add_settings', 'settings_from_args', 'repo_root', 'nbs_path', 'runs_path', 'seed_everything',
+           'default_device', 'get_logger']
 
 # %% ../nbs/00_config.ipynb #be3f8c1d
 PROFILES = ("smoke", "cpu", "gpu")
@@ -23,14 +24,36 @@ def setting(help:str,             # what the setting does (the CLI's help text)
             default=None,         # the value of every profile not named below
             choices:tuple|None=None, # the values allowed (None: any value of the field's type)
             flag:str|None=None,   # the CLI flag when it is not `--field-name`
+            ge=None, gt=None,     # a number's lower bound: at least `ge`, or above `gt`
+            le=None, lt=None,     # a number's upper bound: at most `le`, or below `lt`
             **profiles):          # the value in a profile: `smoke=…, cpu=…, gpu=…`
-    "A dataclass field declaring one setting: help, allowed values and each profile's value."
+    "A dataclass field declaring one setting: help, allowed values (choices or a range) and each profile's value."
     unknown = set(profiles) - set(PROFILES)
     if unknown: raise ValueError(f"unknown profile(s) {', '.join(sorted(unknown))}: choose from {', '.join(PROFILES)}")
     values = {p: profiles.get(p, default) for p in PROFILES}
-    meta = dict(help=help, choices=choices, flag=flag, profiles=values)
+    bounds = {k: v for k, v in dict(ge=ge, gt=gt, le=le, lt=lt).items() if v is not None}
+    meta = dict(help=help, choices=choices, flag=flag, profiles=values, bounds=bounds)
     if isinstance(values["smoke"], (list, dict)): return field(default_factory=lambda: values["smoke"], metadata=meta)
     return field(default=values["smoke"], metadata=meta)
+
+# %% ../nbs/00_config.ipynb #1118fc97
+def range_text(ge=None, gt=None, le=None, lt=None) -> str:
+    "An allowed range in words: `> 0`, `>= 1`, `in (0, 1]`."
+    lo = f"[{ge}" if ge is not None else f"({gt}" if gt is not None else None
+    hi = f"{le}]" if le is not None else f"{lt})" if lt is not None else None
+    if lo and hi: return f"in {lo}, {hi}"
+    if lo: return f">= {ge}" if ge is not None else f"> {gt}"
+    if hi: return f"<= {le}" if le is not None else f"< {lt}"
+    return ""
+
+def number_problem(v, integer:bool=False, # must `v` be an integer?
+                   ge=None, gt=None, le=None, lt=None) -> str|None:
+    "What is wrong with number `v` (not finite, not an integer, out of range) in words, or `None` when it is allowed."
+    ok = isinstance(v, numbers.Integral if integer else numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    ok = ok and (ge is None or v >= ge) and (gt is None or v > gt)
+    ok = ok and (le is None or v <= le) and (lt is None or v < lt)
+    kind = "an integer" if integer else "a finite number"
+    return None if ok else f"must be {kind} {range_text(ge, gt, le, lt)}".strip()
 
 # %% ../nbs/00_config.ipynb #15ed7eb0
 def check_profile(name:str) -> str:
@@ -43,8 +66,8 @@ class Config:
     "Base of the configuration dataclasses: profiles, overrides, validation and (de)serialisation."
     def __post_init__(self):
         for f in fields(self):
-            ch, v = f.metadata.get("choices"), getattr(self, f.name)
-            if ch and v not in ch: raise ValueError(f"unknown {f.name} {v!r}: choose one of {', '.join(map(str, ch))}")
+            problem = setting_problem(f, getattr(self, f.name))
+            if problem: raise ValueError(problem)
 
     @classmethod
     def for_profile(cls, profile:str="cpu", **overrides):
@@ -63,6 +86,15 @@ class Config:
         vals = cls.for_profile(profile).to_dict()
         return cls(**{**vals, **{k: d[k] for k in vals if k in d}})
 
+def setting_problem(f:dataclasses.Field, v) -> str|None:
+    "What is wrong with value `v` of setting `f` (a choice not offered, a number out of range) in one line, or `None`."
+    ch, bounds, ann = f.metadata.get("choices"), f.metadata.get("bounds"), str(f.type).replace(" ", "")
+    if ch and v not in ch: return f"unknown {f.name} {v!r}: choose one of {', '.join(map(str, ch))}"
+    if not bounds or (v is None and "None" in ann): return None
+    each = v if ann.startswith("list") and isinstance(v, list) else [v]   # a list's bounds hold for every element
+    problems = [number_problem(x, ann.startswith(("int", "list")), **bounds) for x in each]
+    return next((f"{f.name}={v!r}: {p}" for p in problems if p), None)
+
 # %% ../nbs/00_config.ipynb #7b6661c6
 CHANNELS, AUGMENT, IMBALANCE, OPTIMIZERS = ("rgb", "stretch"), ("none", "d4", "rotate"), \
     ("none", "weighted", "sampler", "focal"), ("adam", "adamw")
@@ -72,29 +104,29 @@ class TrainConfig(Config):
     "How a classifier is trained and how its images are prepared; a model's `config.json` holds it."
     arch: str = setting("any timm architecture by name, or d4cnn (rotation/flip-equivariant CNN)",
                         smoke="resnet10t", cpu="d4cnn", gpu="resnet50")
-    image_size: int = setting("image side in pixels after cropping", smoke=32, cpu=64, gpu=224)
+    image_size: int = setting("image side in pixels after cropping", ge=8, le=2048, smoke=32, cpu=64, gpu=224)
     center_crop: float = setting("central fraction of each image kept before resizing (1 = whole frame)",
-                                 smoke=0.5, cpu=0.2, gpu=0.5)
+                                 gt=0, le=1, smoke=0.5, cpu=0.2, gpu=0.5)
     channels: str = setting("the image's own RGB, or linear/sqrt/log stretches of its grey level",
                             default="stretch", choices=CHANNELS)
     augment: str = setting("training augmentation: D4 orientations, or D4 + rotation by any angle",
                            default="d4", gpu="rotate", choices=AUGMENT)
-    batch_size: int = setting("images per training batch", smoke=16, cpu=32, gpu=64)
-    epochs: int = setting("fine-tuning epochs", smoke=1, cpu=16, gpu=40)
-    freeze_epochs: int = setting("epochs training the head on a frozen pretrained body", default=1, gpu=2)
-    lr: float = setting("peak learning rate of the one-cycle schedule", default=3e-3, gpu=2e-3)
-    wd: float|None = setting("weight decay (None: fastai's 0.01)", default=0.1, smoke=None)
+    batch_size: int = setting("images per training batch", ge=1, smoke=16, cpu=32, gpu=64)
+    epochs: int = setting("fine-tuning epochs", ge=1, smoke=1, cpu=16, gpu=40)
+    freeze_epochs: int = setting("epochs training the head on a frozen pretrained body", ge=0, default=1, gpu=2)
+    lr: float = setting("peak learning rate of the one-cycle schedule", gt=0, default=3e-3, gpu=2e-3)
+    wd: float|None = setting("weight decay (None: fastai's 0.01)", ge=0, default=0.1, smoke=None)
     opt: str = setting("optimizer: fastai's Adam or torch's AdamW (faster on CUDA)", default="adam", gpu="adamw",
                        choices=OPTIMIZERS)
     imbalance: str = setting("how to fight class imbalance", default="weighted", smoke="none", choices=IMBALANCE)
     label_smoothing: float = setting("cross-entropy label smoothing: the weight moved from the label to all classes",
-                                     default=0.0)
-    patience: int|None = setting("early stopping: epochs without a better valid loss (None: off)")
+                                     ge=0, lt=1, default=0.0)
+    patience: int|None = setting("early stopping: epochs without a better valid loss (None: off)", ge=1)
     mixed_precision: bool = setting("train in mixed precision on CUDA", default=False, gpu=True)
-    num_threads: int|None = setting("torch CPU threads (None: every core)", smoke=1, flag="--threads")
-    num_workers: int = setting("data-loader worker processes", default=0)
-    ps: float = setting("dropout of the classifier head", default=0.5)
-    lin_ftrs: list|None = setting("hidden layer sizes of the classifier head (None: one of 512)")
+    num_threads: int|None = setting("torch CPU threads (None: every core)", ge=1, smoke=1, flag="--threads")
+    num_workers: int = setting("data-loader worker processes", ge=0, default=0)
+    ps: float = setting("dropout of the classifier head", ge=0, lt=1, default=0.5)
+    lin_ftrs: list|None = setting("hidden layer sizes of the classifier head (None: one of 512)", ge=1)
     pretrained: str|None = setting("weights file for the body; None: the timm/HF cache if it holds the arch "
                                    "(never downloaded), else random; 'none': random")
 
@@ -102,46 +134,62 @@ class TrainConfig(Config):
 @dataclass
 class CaptionConfig(Config):
     "How the caption model is built and trained."
-    n_images: int = setting("synthetic galaxies rendered when no store is given", smoke=40, cpu=600, gpu=8000)
-    image_size: int = setting("encoder input side in pixels", smoke=32, cpu=64, gpu=128)
+    n_images: int = setting("synthetic galaxies rendered when no store is given", ge=1, smoke=40, cpu=600, gpu=8000)
+    image_size: int = setting("encoder input side in pixels", ge=8, le=2048, smoke=32, cpu=64, gpu=128)
     encoder: str = setting("timm architecture or classifier model folder", smoke="resnet10t", cpu="resnet18",
                            gpu="resnet50")
-    encoder_epochs: int = setting("epochs pretraining the encoder on the vote fractions", smoke=1, cpu=6, gpu=15)
-    grid: int = setting("side of the encoder's feature grid the decoder attends over", default=2, gpu=4)
-    views: int = setting("cached D4 views of each training image", default=8, smoke=1)
-    epochs: int = setting("decoder epochs", smoke=2, cpu=15, gpu=40)
-    batch_size: int = setting("captions per decoder batch", smoke=16, cpu=32, gpu=128)
-    lr: float = setting("learning rate of encoder pretraining and decoder", default=3e-3, gpu=2e-3)
-    embed_dim: int = setting("word embedding size", smoke=32, cpu=96, gpu=256)
-    hidden_dim: int = setting("LSTM hidden size", smoke=64, cpu=256, gpu=512)
-    attn_dim: int = setting("attention layer size", smoke=32, cpu=128, gpu=256)
-    min_freq: int = setting("words seen fewer times become <unk>", default=2, smoke=1)
-    max_len: int = setting("longest caption in tokens", default=40)
+    encoder_epochs: int = setting("epochs pretraining the encoder on the vote fractions", ge=0, smoke=1, cpu=6, gpu=15)
+    grid: int = setting("side of the encoder's feature grid the decoder attends over", ge=1, default=2, gpu=4)
+    views: int = setting("cached D4 views of each training image", ge=1, le=8, default=8, smoke=1)
+    epochs: int = setting("decoder epochs", ge=1, smoke=2, cpu=15, gpu=40)
+    batch_size: int = setting("captions per decoder batch", ge=1, smoke=16, cpu=32, gpu=128)
+    lr: float = setting("learning rate of encoder pretraining and decoder", gt=0, default=3e-3, gpu=2e-3)
+    embed_dim: int = setting("word embedding size", ge=1, smoke=32, cpu=96, gpu=256)
+    hidden_dim: int = setting("LSTM hidden size", ge=1, smoke=64, cpu=256, gpu=512)
+    attn_dim: int = setting("attention layer size", ge=1, smoke=32, cpu=128, gpu=256)
+    min_freq: int = setting("words seen fewer times become <unk>", ge=1, default=2, smoke=1)
+    max_len: int = setting("longest caption in tokens", ge=1, default=40)
     condition: bool = setting("the decoder also reads the vote head's predicted fractions", default=True, cpu=False)
     attention: bool = setting("soft attention over the feature grid (Show, Attend and Tell)", default=True)
-    scheduled_sampling: float = setting("probability of feeding the model's own previous word in training", default=0.0)
-    alpha_c: float = setting("doubly stochastic attention regularisation weight", default=1.0)
-    dropout: float = setting("decoder dropout", default=0.3)
+    scheduled_sampling: float = setting("probability of feeding the model's own previous word in training",
+                                        ge=0, le=1, default=0.0)
+    alpha_c: float = setting("doubly stochastic attention regularisation weight", ge=0, default=1.0)
+    dropout: float = setting("decoder dropout", ge=0, lt=1, default=0.3)
     vote_loss: str = setting("encoder pretraining loss on votes: per-question softmax or BCE", default="questions",
                              choices=("questions", "bce"))
-    decoder_threads: int|None = setting("CPU threads for the decoder (None: leave torch's setting)", default=1)
+    decoder_threads: int|None = setting("CPU threads for the decoder (None: leave torch's setting)", ge=1,
+                                     default=1)
 
 # %% ../nbs/00_config.ipynb #d773015d
 @dataclass
 class RunConfig(Config):
     "The main job's data sizes."
-    per_class: int|None = setting("FIRST images per class and split to ingest (None: all)", smoke=8)
-    synthetic_n: int = setting("GalSim galaxies to render", smoke=40, cpu=600, gpu=10000)
-    synthetic_size: int = setting("side of the rendered galaxies in pixels", smoke=64, cpu=96, gpu=424)
-    gz5_epochs: int = setting("epochs of the Galaxy Zoo 5-class model on the synthetic galaxies", smoke=1, cpu=10, gpu=20)
+    per_class: int|None = setting("FIRST images per class and split to ingest (None: all)", ge=1, smoke=8)
+    synthetic_n: int = setting("GalSim galaxies to render", ge=1, smoke=40, cpu=600, gpu=10000)
+    synthetic_size: int = setting("side of the rendered galaxies in pixels", ge=8, le=4096, smoke=64, cpu=96, gpu=424)
+    gz5_epochs: int = setting("epochs of the Galaxy Zoo 5-class model on the synthetic galaxies", ge=1,
+                             smoke=1, cpu=10, gpu=20)
     train_processes: int|None = setting("data-parallel processes training each classifier (None: one per GPU)",
-                                        default=1, gpu=None)
+                                        ge=1, default=1, gpu=None)
 
 # %% ../nbs/00_config.ipynb #165a5a16
-def _flag_type(annotation:str):
-    "The argparse `type` for a field annotation string such as `int|None`."
-    base = annotation.replace(" ", "").split("|")[0]
-    return {"int": int, "float": float, "str": str, "list": int}.get(base, str)
+def number_type(base:type, # `int` or `float`
+                **bounds):  # `ge`, `gt`, `le`, `lt` as in `setting`
+    "An argparse `type` reading a `base` number and refusing it, in one line, outside `bounds` or when not finite."
+    def parse(text:str):
+        try: v = base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if base is int else 'a number'}") from None
+        problem = number_problem(v, base is int, **bounds)
+        if problem: raise argparse.ArgumentTypeError(f"{text}: {problem}")
+        return v
+    parse.__name__ = base.__name__
+    return parse
+
+def _flag_type(annotation:str, bounds:dict|None=None):
+    "The argparse `type` for a field annotation string such as `int|None`, checking `bounds` if any."
+    base = {"int": int, "float": float, "str": str, "list": int}.get(annotation.replace(" ", "").split("|")[0], str)
+    return number_type(base, **bounds) if bounds and base in (int, float) else base
 
 def add_settings(parser:argparse.ArgumentParser, cls:type, skip:tuple=()) -> argparse.ArgumentParser:
     "One flag per field of configuration `cls` (except `skip`), each defaulting to `None` (the profile's value)."
@@ -149,9 +197,11 @@ def add_settings(parser:argparse.ArgumentParser, cls:type, skip:tuple=()) -> arg
         if f.name in skip: continue
         m, ann = f.metadata, str(f.type)
         shown = "/".join(str(m["profiles"][p]) for p in PROFILES)
-        kw = dict(dest=f.name, default=None, help=f"{m['help']} (smoke/cpu/gpu: {shown})")
+        allowed = f"; allowed: {range_text(**m['bounds'])}" if m.get("bounds") else ""
+        kw = dict(dest=f.name, default=None, help=f"{m['help']} (smoke/cpu/gpu: {shown}{allowed})")
         if ann.startswith("bool"): kw["action"] = argparse.BooleanOptionalAction
-        else: kw.update(type=_flag_type(ann), choices=m["choices"], nargs="+" if ann.startswith("list") else None)
+        else: kw.update(type=_flag_type(ann, m.get("bounds")), choices=m["choices"],
+                        nargs="+" if ann.startswith("list") else None)
         parser.add_argument(m["flag"] or "--" + f.name.replace("_", "-"), **kw)
     return parser
 

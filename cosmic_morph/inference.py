@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/inference.html.md"""
 
 # %% ../nbs/08a_inference.ipynb #6124cd40
 from __future__ import annotations
-import io, gzip, warnings
+import io, gzip, warnings, os, stat
 from pathlib import Path
 import numpy as np
 import torch
@@ -17,8 +17,9 @@ from .data.images import crop_box, stretch_channels
 from .data.d4 import dihedral
 
 # %% auto #0
-__all__ = ['FITS_SUFFIXES', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'read_fits', 'read_image', 'center_crop', 'model_crop',
-           'preprocess', 'd4_views', 'model_logits', 'calibrated_probs', 'predict_probs', 'predict']
+__all__ = ['FITS_SUFFIXES', 'MAX_READ_BYTES', 'FITS_BLOCK', 'to_rgb', 'stretch_to_uint8', 'is_fits', 'fits_extent', 'read_fits',
+           'read_regular_file', 'read_image', 'center_crop', 'model_crop', 'preprocess', 'd4_views', 'model_logits',
+           'calibrated_probs', 'predict_probs', 'predict']
 
 # %% ../nbs/08a_inference.ipynb #a0c71dea
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -56,11 +57,57 @@ def is_fits(data:bytes, name:str="") -> bool:
     "True for FITS bytes (the `SIMPLE  =` card) or a gzipped file named like FITS."
     return data[:9] == b"SIMPLE  =" or (data[:2] == b"\x1f\x8b" and name.lower().endswith(FITS_SUFFIXES))
 
-def read_fits(data:bytes, name:str="image", stretch:str="sigma") -> Image.Image:
+MAX_READ_BYTES = 200_000_000   # the most bytes read from one file, or decompressed from one FITS file
+FITS_BLOCK = 2880
+
+def _fits_header(stream, max_bytes:int):
+    "`(header, bytes read)` of the next FITS header in `stream`, read block by block to its END card; None at the end."
+    from astropy.io import fits
+    raw = b""
+    while len(raw) <= max_bytes:
+        block = stream.read(FITS_BLOCK)
+        if not block and not raw: return None
+        if len(block) < FITS_BLOCK: raise ValueError("truncated header")
+        raw += block
+        if any(block[i:i+8] == b"END     " for i in range(0, FITS_BLOCK, 80)):
+            return fits.Header.fromstring(raw.decode("ascii", "replace")), len(raw)
+    raise ValueError("header without an END card")
+
+def fits_extent(stream, name:str, max_pixels:float, max_bytes:int=MAX_READ_BYTES) -> int|None:
+    "Bytes of a FITS stream up to the end of its first 2-D/3-D HDU, from headers alone; a bomb is refused unread."
+    pos = 0
+    while True:
+        try: found = _fits_header(stream, max_bytes)
+        except ValueError: return None               # damaged: astropy reads it and says how
+        if found is None: return None
+        hdr, n = found; pos += n
+        shape = [int(hdr.get(f"NAXIS{i}", 0)) for i in range(int(hdr.get("NAXIS", 0)), 0, -1)]
+        pixels = int(np.prod(shape, dtype=object)) if shape else 0
+        if len(shape) >= 2 and pixels > max_pixels:
+            raise ImageDecodeError(f"{name}: refused, decompression bomb ({'x'.join(map(str, shape))} pixels)")
+        size = abs(int(hdr.get("BITPIX", 8))) // 8 * int(hdr.get("GCOUNT", 1)) * (int(hdr.get("PCOUNT", 0)) + pixels)
+        pos += -(-size // FITS_BLOCK) * FITS_BLOCK
+        if pos > max_bytes:
+            raise ImageDecodeError(f"{name}: refused, more than {max_bytes // 10**6} MB of FITS data to read")
+        if len(shape) >= 2 and sum(s != 1 for s in shape) in (2, 3): return pos
+        while stream.tell() < pos and stream.read(min(1 << 20, pos - stream.tell())): pass   # skip its data
+
+def _fits_bytes_needed(data:bytes, name:str, max_pixels:float, max_bytes:int) -> bytes:
+    "FITS `data` (decompressed when gzipped) up to the end of its first image HDU, checked from the headers first."
+    gz = data[:2] == b"\x1f\x8b"
+    stream = lambda: gzip.GzipFile(fileobj=io.BytesIO(data)) if gz else io.BytesIO(data)
+    with stream() as s: end = fits_extent(s, name, max_pixels, max_bytes)
+    with stream() as s: raw = s.read(end if end is not None else max_bytes + 1)
+    if len(raw) > max_bytes: raise ImageDecodeError(f"{name}: refused, more than {max_bytes // 10**6} MB of FITS data")
+    return raw
+
+def read_fits(data:bytes, name:str="image", stretch:str="sigma",
+              max_bytes:int=MAX_READ_BYTES # the most bytes of FITS (once decompressed) to read
+             ) -> Image.Image:
     "The first 2-D/3-D HDU of FITS bytes as an 8-bit L or RGB image, or `ImageDecodeError` naming `name`."
     from astropy.io import fits
     try:
-        if data[:2] == b"\x1f\x8b": data = gzip.decompress(data)
+        data = _fits_bytes_needed(data, name, (Image.MAX_IMAGE_PIXELS or np.inf) * 3, max_bytes)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with fits.open(io.BytesIO(data), memmap=False) as hdul:
@@ -80,14 +127,30 @@ def read_fits(data:bytes, name:str="image", stretch:str="sigma") -> Image.Image:
     if a.ndim == 3 and a.shape[0] == 3: return Image.fromarray(np.dstack([stretch_to_uint8(c, stretch) for c in a]), "RGB")
     return Image.fromarray(stretch_to_uint8(a if a.ndim == 2 else a[0], stretch), "L")
 
-# %% ../nbs/08a_inference.ipynb #8b687690
+# %% ../nbs/08a_inference.ipynb #0f22a8b1
+_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+def read_regular_file(p:Path, max_bytes:int=MAX_READ_BYTES) -> bytes:
+    "The bytes of regular file `p` (at most `max_bytes`), or a one-line `ImageDecodeError`; pipes and devices refused."
+    try: fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))    # a pipe's open must not wait for a writer
+    except OSError as e: raise ImageDecodeError(f"{p}: cannot read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode, size = os.fstat(f.fileno()).st_mode, os.fstat(f.fileno()).st_size
+        if not stat.S_ISREG(mode):
+            raise ImageDecodeError(f"{p}: refused, not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'not a file')})")
+        if size > max_bytes: raise ImageDecodeError(f"{p}: refused, larger than the {max_bytes // 10**6} MB read limit")
+        try: data = f.read(max_bytes + 1)
+        except OSError as e: raise ImageDecodeError(f"{p}: cannot read ({e.strerror or e})") from None
+    if len(data) > max_bytes: raise ImageDecodeError(f"{p}: refused, larger than the {max_bytes // 10**6} MB read limit")
+    return data
+
 def read_image(path:str|Path, fits_stretch:str="sigma") -> Image.Image:
     "Read `path` (PNG/JPEG/TIFF/…/FITS) as an RGB image, or raise `ImageDecodeError` naming the file and the reason."
     p = Path(path)
     if not p.exists(): raise ImageDecodeError(f"{p}: no such file")
     if p.is_dir(): raise ImageDecodeError(f"{p}: is a folder, not an image")
-    try: data = p.read_bytes()
-    except OSError as e: raise ImageDecodeError(f"{p}: cannot read ({e.strerror or e})") from None
+    data = read_regular_file(p)
     if data and is_fits(data, p.name): return to_rgb(read_fits(data, str(p), fits_stretch))
     return to_rgb(decode_image(data, str(p)))
 

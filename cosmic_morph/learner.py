@@ -7,7 +7,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/learner.html.md"""
 
 # %% ../nbs/07f_learner.ipynb #0bdd5f5f
 from __future__ import annotations
-import json, time
+import json, time, io, pickle
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -17,8 +17,10 @@ from fastai.vision.all import (Learner, CrossEntropyLossFlat, FocalLossFlat, acc
                                ProgressCallback, default_split, Adam, OptimWrapper, AvgSmoothLoss, to_detach,
                                rank_distrib, find_bs)
 from torch.nn.parallel import DistributedDataParallel
+import safetensors.torch
 from safetensors.torch import save_file, load_file
 from .config import TrainConfig, IMBALANCE, OPTIMIZERS
+from .models.core import commit_files, committed_bytes
 from .data.loaders import class_weights
 
 # %% auto #0
@@ -52,9 +54,9 @@ def _plain(o):
     if isinstance(o, (list, tuple)) or type(o).__name__ == "L": return [_plain(v) for v in o]
     return o.item() if isinstance(o, np.generic) else o
 
-def _atomic(path:Path, write):
-    "Call `write` on a temporary sibling of `path`, then rename it onto `path`."
-    tmp = path.with_name(path.name + ".tmp"); write(tmp); tmp.replace(path)
+def _torch_bytes(o) -> bytes:
+    "`o` serialised by `torch.save`, as bytes."
+    buf = io.BytesIO(); torch.save(o, buf); return buf.getvalue()
 
 # %% ../nbs/07f_learner.ipynb #ffcfc8da
 class EpochCheckpoint(Callback):
@@ -72,18 +74,29 @@ class EpochCheckpoint(Callback):
         if self.epoch < self.start_epoch: return   # an epoch skipped while resuming
         self._record()
         if rank_distrib(): return                  # under data-parallel training only the first process writes
-        self.folder.mkdir(parents=True, exist_ok=True)
         model = getattr(self.learn.model, "module", self.learn.model)   # unwrapped from DistributedDataParallel
         sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        _atomic(self.folder/"model.safetensors", lambda p: save_file(sd, str(p)))
-        _atomic(self.folder/"optimizer.pt", lambda p: torch.save(_plain(self.learn.opt.state_dict()), p))
-        _atomic(self.folder/"state.json", lambda p: p.write_text(json.dumps(self.state, indent=1, default=float)))
+        files = {"model.safetensors": safetensors.torch.save(sd),
+                 "optimizer.pt": _torch_bytes(_plain(self.learn.opt.state_dict()))}
+        commit_files(self.folder, files, "state.json", self.state, indent=1)
+
+def _optimizer_state(data:bytes, path:Path) -> dict:
+    "An optimizer state saved by `EpochCheckpoint`, read without unpickling; a one-line error naming `path` otherwise."
+    try: return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path}: refused, it holds pickled Python objects (loading it could run code), "
+                         "not an optimizer state saved by cosmic-morph") from None
+    except Exception as e:
+        raise ValueError(f"{path}: not a readable optimizer state ({type(e).__name__}: {str(e).strip()[:200]})") from None
 
 def load_checkpoint(folder:Path, learn) -> None:
-    "Load the checkpoint's weights and optimizer state into `learn` (after its layers are (un)frozen)."
-    learn.model.load_state_dict(load_file(str(folder/"model.safetensors")))
+    "Load the checkpoint's weights and optimizer state into `learn` (after its layers are (un)frozen): one committed set."
+    folder = Path(folder); state = json.loads((folder/"state.json").read_text())
+    weights = committed_bytes(folder, state, "model.safetensors", "state.json")
+    opt = _optimizer_state(committed_bytes(folder, state, "optimizer.pt", "state.json"), folder/"optimizer.pt")
+    learn.model.load_state_dict(safetensors.torch.load(weights))
     if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(torch.load(folder/"optimizer.pt", map_location="cpu", weights_only=True))
+    learn.opt.load_state_dict(opt)
 
 # %% ../nbs/07f_learner.ipynb #c2c1bcf1
 class DeviceAvgSmoothLoss(AvgSmoothLoss):

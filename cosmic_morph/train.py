@@ -17,12 +17,12 @@ import matplotlib.pyplot as plt
 from .config import TrainConfig, seed_everything, default_device, get_logger
 from .manifest import ImageStore
 from .data.loaders import manifest_dataloaders
-from .models.core import create_model, resolve_pretrained, save_model
+from .models.core import create_model, resolve_pretrained, save_model, has_model
 from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataParallelTrainer
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'init_distributed', 'setting_flags', 'train_command', 'launch_train', 'train']
+           'init_distributed', 'setting_flags', 'train_command', 'launch_train', 'check_out', 'check_batches', 'train']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -121,19 +121,42 @@ def setting_flags(cfg:TrainConfig) -> list:
         else: flags += [flag, *map(str, v if isinstance(v, list) else [v])]
     return flags
 
-def train_command(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int) -> list:
+def train_command(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int,
+                  force:bool=False) -> list:
     "The `torchrun` command line that trains `cfg` data-parallel in `nproc` processes on this machine."
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
             "-m", "cosmic_morph", "train", "--store", str(store), "--out", str(out), "--profile", profile,
-            "--seed", str(seed), *(["--taxonomy", taxonomy] if taxonomy else []), "--distributed", *setting_flags(cfg)]
+            "--seed", str(seed), *(["--taxonomy", taxonomy] if taxonomy else []), "--distributed",
+            *(["--force"] if force else []), *setting_flags(cfg)]
 
-def launch_train(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int) -> dict:
+def launch_train(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int,
+                 force:bool=False) -> dict:
     "Train in `nproc` processes under `torchrun`; the model's `config.json`, or an error with the launcher's last line."
-    r = subprocess.run(train_command(store, out, cfg, profile, taxonomy, seed, nproc), capture_output=True, text=True)
+    cmd = train_command(store, out, cfg, profile, taxonomy, seed, nproc, force)
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         last = (r.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"data-parallel training in {nproc} processes failed: {last}")
     return json.loads((Path(out)/"config.json").read_text())
+
+# %% ../nbs/07g_train.ipynb #ea0101c4
+def check_out(out:str|Path, force:bool=False, resume:bool=False) -> Path:
+    "`out` if a model may be trained into it; a one-line error if it is a file or holds a model not to be replaced."
+    out = Path(out)
+    blocker = next((p for p in [out, *out.parents] if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise NotADirectoryError(f"{out}: cannot be a model folder, {blocker} is a file")
+    if has_model(out) and not (force or resume):
+        raise FileExistsError(f"{out}: already holds a finished model; pass --force (force=True) to replace it "
+                              "or --resume (resume=True) to continue it")
+    return out
+
+def check_batches(n_train:int, batch_size:int, world:int=1):
+    "Fail in one line when each of `world` processes gets fewer training images than one batch (zero steps)."
+    if -(-n_train // world) < batch_size:
+        each = f" over {world} processes" if world > 1 else ""
+        raise ValueError(f"{n_train} training images{each} fill no batch of {batch_size}: nothing would be trained; "
+                         "lower --batch-size or add images")
 
 # %% ../nbs/07g_train.ipynb #e60b35b8
 def train(manifest:pd.DataFrame, # rows with split train/valid are used
@@ -143,14 +166,15 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
           profile:str="cpu",     # smoke | cpu | gpu, when `cfg` is None
           taxonomy:str|None=None, seed:int=42,
           resume:bool=False,     # continue from `<out>/checkpoint` if there is one
+          force:bool=False,      # replace a finished model in `out` (refused otherwise)
           figures:bool=False,    # save the learning-rate finder and loss curves as PNGs into `out`
           lr_find:bool|None=None, # run the learning-rate finder for its figure (None: when `figures`)
           progress:bool=True,
           distributed:bool=False, # data-parallel across the processes `torchrun` started (see above)
           **overrides):          # `TrainConfig` fields replacing `cfg`'s (None keeps them)
     "Train (a frozen-body baseline when pretrained, then fine-tune); checkpoint each epoch; save to `out`."
-    cfg = train_config(profile, cfg, **overrides)
-    out = Path(out); folder = out/"checkpoint"
+    cfg = train_config(profile, cfg, **overrides)       # settings checked here, before `out` is touched
+    out = check_out(out, force, resume); folder = out/"checkpoint"
     pretrained = resolve_pretrained(cfg.arch, cfg.pretrained)
     state = resume_state(folder, resume_settings(cfg, seed, pretrained), resume)
     resumed_from = dict(phase=state["phase"], epoch=state["epoch"]) if state["phase"] else None
@@ -158,6 +182,7 @@ def train(manifest:pd.DataFrame, # rows with split train/valid are used
     seed_everything(seed); dev = _process_device(default_device(), world); t0 = time.time()
     if cfg.num_threads: torch.set_num_threads(cfg.num_threads)   # e.g. 1 on a CPU shared with other jobs
     dls = manifest_dataloaders(manifest, store, cfg, taxonomy=taxonomy, device=dev, progress=progress and not rank)
+    check_batches(len(dls.train_ds), cfg.batch_size, world)
     t_data = time.time() - t0
     model = create_model(cfg.arch, len(dls.vocab), pretrained, ps=cfg.ps, lin_ftrs=cfg.lin_ftrs, verbose=not rank)
     learn = _data_parallel(classifier_learner(dls, model, cfg, out, dev, progress and not rank), rank, world, seed, dev)

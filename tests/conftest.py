@@ -20,5 +20,6 @@ def smoke_learner(first_store, tmp_path_factory):
     from cosmic_morph.manifest import load_manifest
     from cosmic_morph.train import train
     out = tmp_path_factory.mktemp("model")/"model"
-    learn = train(load_manifest(first_store), first_store, out, profile="smoke", taxonomy="first4", seed=0)
+    learn = train(load_manifest(first_store), first_store, out, profile="smoke", taxonomy="first4", seed=0,
+                  batch_size=4)   # 12 training images: the smoke batch of 16 would train nothing (refused)
     return learn, out

@@ -93,7 +93,7 @@ def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
     "`train --arch d4cnn --opt adamw` → a model folder that evaluate (with Grad-CAM) and predict load; rotated/mirrored copies score alike."
     model = tmp_path/"d4"
     r = run("train", "--store", first_store, "--out", model, "--profile", "smoke", "--arch", "d4cnn", "--taxonomy", "first4", "--seed", "0",
-            "--opt", "adamw")   # torch's AdamW (the gpu profile's optimizer) through the whole path
+            "--opt", "adamw", "--batch-size", 4)   # torch's AdamW (the gpu profile's optimizer) through the whole path
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["arch"] == "d4cnn"
     assert json.loads((model/"config.json").read_text())["opt"] == "adamw"

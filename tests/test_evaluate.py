@@ -48,7 +48,8 @@ def test_cli_evaluate_json(first_store, smoke_learner, tmp_path):
 def test_label_noise_audit(first_store, tmp_path):
     from cosmic_morph.evaluate import label_noise_audit
     m = load_manifest(first_store)
-    df = label_noise_audit(m, first_store, profile="smoke", k=2, seed=0, out_dir=tmp_path, taxonomy="first4", progress=False)
+    df = label_noise_audit(m, first_store, profile="smoke", k=2, seed=0, out_dir=tmp_path, taxonomy="first4", progress=False,
+                           batch_size=4)   # 6 training images per fold
     train = m[(m.split == "train") & m.label.notna()]
     assert sorted(df.image_id) == sorted(train.image_id)
     assert list(df.columns) == ["image_id", "label", "suggested", "self_confidence", "suggested_confidence", "label_issue"]

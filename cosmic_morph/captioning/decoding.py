@@ -56,6 +56,7 @@ def sample_decode(decoder:CaptionDecoder, feats:torch.Tensor, max_len:int=40, to
 def beam_decode(decoder:CaptionDecoder, feats:torch.Tensor, width:int=3, alpha:float=0.7,
                 max_len:int=40) -> torch.Tensor:
     "Word ids `(B, ≤max_len)` of the best of `width` beams, scored by log-probability / length**`alpha`."
+    if not (isinstance(width, int) and width >= 1): raise ValueError(f"beam width {width!r}: must be an integer >= 1")
     B, W = feats.shape[0], width
     feats, proj, (h, c) = decoder.start(feats)
     feats, h, c = feats.repeat_interleave(W, 0), h.repeat_interleave(W, 0), c.repeat_interleave(W, 0)

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 import torch
 from torch import nn
+import safetensors.torch
 from safetensors.torch import save_file, load_file
+from ..models.core import commit_files, committed_bytes, ModelLoadError
 from ..config import default_device
 from ..inference import d4_views
 from .vocab import Vocab
@@ -95,21 +97,26 @@ def build_captioner(config:dict) -> Captioner:
 class CaptionerLoadError(ValueError): "A folder that does not hold a caption model."
 
 def save_captioner(model:Captioner, out:str|Path) -> Path:
-    "Write `model.safetensors` and `config.json` (vocabulary included) into folder `out`."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    "Write `model.safetensors` and `config.json` (vocabulary included) into folder `out` as one unit (`commit_files`)."
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"kind": "captioner", "encoder": model.config["encoder"]["arch"]}
-    save_file(sd, str(out/"model.safetensors"), metadata=meta)
-    (out/"config.json").write_text(json.dumps(model.config, indent=2, default=float))
-    return out
+    weights = safetensors.torch.save(sd, metadata=meta)
+    return commit_files(out, {"model.safetensors": weights}, "config.json", model.config)
 
 def load_captioner(model_dir:str|Path, device=None) -> Captioner:
     "Rebuild the caption model in `model_dir` from `config.json` + `model.safetensors`, in eval mode."
     d = Path(model_dir)
     for f in ("config.json", "model.safetensors"):
-        if not (d/f).exists(): raise CaptionerLoadError(f"{d}: not a caption model folder (no {f})")
-    cfg = json.loads((d/"config.json").read_text())
-    if cfg.get("kind") != "captioner": raise CaptionerLoadError(f"{d}: config.json does not describe a caption model")
+        if not (d/f).exists() and not (d/(f + ".pending")).exists():
+            raise CaptionerLoadError(f"{d}: not a caption model folder (no {f})")
+    try: cfg = json.loads((d/"config.json").read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CaptionerLoadError(f"{d/'config.json'}: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict) or cfg.get("kind") != "captioner":
+        raise CaptionerLoadError(f"{d}: config.json does not describe a caption model")
     model = build_captioner(cfg)
-    model.load_state_dict(load_file(str(d/"model.safetensors")))
+    try: sd = safetensors.torch.load(committed_bytes(d, cfg, "model.safetensors"))
+    except ModelLoadError as e: raise CaptionerLoadError(str(e)) from None
+    except Exception as e: raise CaptionerLoadError(f"{d/'model.safetensors'}: {' '.join(str(e).split())}") from None
+    model.load_state_dict(sd)
     return model.to(device or default_device()).eval()

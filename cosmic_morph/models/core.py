@@ -7,19 +7,21 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/models.html.md"""
 
 # %% ../../nbs/07e_models.ipynb #0433a1b4
 from __future__ import annotations
-import json
+import json, os, hashlib
 from pathlib import Path
 import torch
 from torch import nn
 import timm
+import safetensors.torch
 from fastai.vision.all import create_head
 from safetensors.torch import save_file, load_file
-from ..config import get_logger, default_device
+from ..config import get_logger, default_device, TrainConfig, number_problem, range_text
 from . import d4cnn as _register_d4cnn   # registers `d4cnn` with timm
 
 # %% auto #0
-__all__ = ['cached_pretrained', 'resolve_pretrained', 'load_body_weights', 'create_body', 'create_model', 'to_channels_last',
-           'save_model', 'ModelLoadError', 'load_model']
+__all__ = ['PENDING', 'cached_pretrained', 'resolve_pretrained', 'load_body_weights', 'create_body', 'create_model',
+           'to_channels_last', 'finish_commit', 'commit_files', 'ModelLoadError', 'committed_bytes', 'has_model',
+           'model_config_problem', 'read_model_config', 'save_model', 'load_model']
 
 # %% ../../nbs/07e_models.ipynb #2b9eea9e
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
@@ -87,17 +89,124 @@ def to_channels_last(model:nn.Module) -> nn.Module:
     return model
 
 # %% ../../nbs/07e_models.ipynb #4916422e
-def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
-    "Write `model.safetensors` and `config.json` into folder `out`."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(sd, str(out/"model.safetensors"), metadata={"arch": config["arch"]})
-    (out/"config.json").write_text(json.dumps(config, indent=2, default=float))
-    return out
+PENDING = ".pending"   # suffix of a file written but not yet renamed into place
+
+def _sha256(data:bytes) -> str: return hashlib.sha256(data).hexdigest()
+
+def _write_synced(path:Path, data:bytes):
+    "Write `data` to `path` and flush it to the disk, so a rename after it never exposes a partial file."
+    with open(path, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
+
+def _sync_dir(folder:Path):
+    "Flush `folder`'s entries (its renames) to the disk where the platform allows it."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
 
 # %% ../../nbs/07e_models.ipynb #b5a97233
+def finish_commit(folder:Path, # the folder a commit writes
+                  index:str    # the JSON file that is its commit point (`config.json`, `state.json`)
+                 ) -> None:
+    "Complete a commit of `folder` that a kill interrupted: pending files `index` names move into place, others go."
+    folder = Path(folder)
+    try: sums = json.loads((folder/index).read_text()).get("sha256") or {}
+    except (OSError, ValueError, AttributeError): sums = {}
+    for pending in folder.glob("*" + PENDING):
+        name = pending.name[:-len(PENDING)]
+        final = folder/name
+        done = name not in sums or _sha256(pending.read_bytes()) != sums[name] or \
+            (final.is_file() and _sha256(final.read_bytes()) == sums[name])
+        if done: pending.unlink()                  # never committed, or already in place
+        else: os.replace(pending, final)
+
+def commit_files(folder:str|Path, # created if missing
+                 files:dict,      # file name → bytes
+                 index:str,       # the JSON file written last: the commit point
+                 record:dict,     # what `index` holds; the sha256 of each file is added under `sha256`
+                 indent:int=2) -> Path:
+    "Write `files` and then `index` into `folder` so that a kill at any step leaves the old set or the new one, whole."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    finish_commit(folder, index)
+    for name, data in files.items(): _write_synced(folder/(name + PENDING), data)
+    text = json.dumps(dict(record, sha256={n: _sha256(d) for n, d in files.items()}), indent=indent, default=float)
+    _write_synced(folder/(index + ".tmp"), text.encode())
+    os.replace(folder/(index + ".tmp"), folder/index)          # the commit point
+    for name in files: os.replace(folder/(name + PENDING), folder/name)
+    _sync_dir(folder)
+    return folder
+
+# %% ../../nbs/07e_models.ipynb #7ba84782
 class ModelLoadError(ValueError): "A model folder that cannot be loaded."
 
+def committed_bytes(folder:Path, record:dict, # the folder and its parsed index file
+                    name:str, index:str="config.json") -> bytes:
+    "The bytes of `name` that `index` was committed with (the file, or its pending copy after an interrupted commit)."
+    folder, want = Path(folder), (record.get("sha256") or {}).get(name)
+    paths = [folder/name, folder/(name + PENDING)] if want else [folder/name]   # older folders: no checksum
+    found = [p for p in paths if p.is_file()]
+    if not found: raise ModelLoadError(f"{folder}: not a {'model' if index == 'config.json' else 'checkpoint'} folder "
+                                       f"(no {name})")
+    for p in found:
+        data = p.read_bytes()
+        if want is None or _sha256(data) == want: return data
+    raise ModelLoadError(f"{folder/name}: does not match {index} (sha256 differs): changed or damaged after saving")
+
+def has_model(folder:str|Path) -> bool:
+    "True when `folder` holds a saved model (its `config.json` is the commit point of a save)."
+    return (Path(folder)/"config.json").is_file()
+
+# %% ../../nbs/07e_models.ipynb #6188d7f0
+def _numbers_problem(name:str, v, n:int, **bounds) -> str|None:
+    "Why `v` is not a list of `n` finite numbers within `bounds`, or `None`."
+    ok = isinstance(v, list) and len(v) == n and not any(number_problem(x, **bounds) for x in v)
+    return None if ok else f"{name}={v!r}: must be {n} finite numbers {range_text(**bounds)}".strip()
+
+def model_config_problem(cfg:dict) -> str|None:
+    "What makes a classifier's `config.json` unusable (a missing or invalid field) in one line, or `None`."
+    missing = [k for k in ("arch", "classes", "image_size", "mean", "std") if k not in cfg]
+    if missing: return f"no {', '.join(map(repr, missing))} field: not a classifier's configuration"
+    c = cfg["classes"]
+    if not (isinstance(c, list) and c and all(isinstance(x, str) and x for x in c)):
+        return f"classes={c!r}: must be a non-empty list of class names"
+    if len(set(c)) < len(c): return f"classes: {sorted({x for x in c if c.count(x) > 1})} named more than once"
+    problem = _numbers_problem("mean", cfg["mean"], 3) or _numbers_problem("std", cfg["std"], 3, gt=0)
+    if problem: return problem
+    for k, bounds in (("temperature", dict(gt=0)), ("crop", dict(gt=0, le=2048))):
+        why = number_problem(cfg[k], **bounds) if cfg.get(k) is not None else None
+        if why: return f"{k}={cfg[k]!r}: {why}"
+    if cfg.get("fits_stretch", "sigma") not in ("sigma", "asinh"):
+        return f"unknown fits_stretch {cfg['fits_stretch']!r}: choose sigma or asinh"
+    try: TrainConfig.from_dict(cfg)                       # arch, image_size, channels, crop, head…: as declared
+    except (ValueError, TypeError) as e: return str(e)
+    return None
+
+def read_model_config(d:Path, max_bytes:int=16_000_000) -> dict:
+    "The checked `config.json` of model folder `d`, or a one-line `ModelLoadError` naming the file and the reason."
+    p = Path(d)/"config.json"
+    if not p.is_file(): raise ModelLoadError(f"{d}: not a model folder (no config.json)")
+    if p.stat().st_size > max_bytes: raise ModelLoadError(f"{p}: too large for a model configuration")
+    try: cfg = json.loads(p.read_bytes())
+    except json.JSONDecodeError as e: raise ModelLoadError(f"{p}: not valid JSON ({e})") from None
+    except UnicodeDecodeError: raise ModelLoadError(f"{p}: not valid JSON (not UTF-8 text)") from None
+    if not isinstance(cfg, dict): raise ModelLoadError(f"{p}: not a model configuration (a JSON object expected)")
+    problem = model_config_problem(cfg)
+    if problem: raise ModelLoadError(f"{p}: {problem}")
+    return cfg
+
+# %% ../../nbs/07e_models.ipynb #d1586b91
+def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
+    "Write `model.safetensors` and `config.json` into folder `out` as one unit; refuse NaN or infinite weights."
+    out = Path(out)
+    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise ValueError(f"{out}: not saved: {len(bad)} weight tensor(s) hold NaN or infinity (first {bad[0]}); "
+                             "training diverged, try a lower learning rate")
+    weights = safetensors.torch.save(sd, metadata={"arch": config["arch"]})
+    return commit_files(out, {"model.safetensors": weights}, "config.json", config)
+
+# %% ../../nbs/07e_models.ipynb #251d8b4b
 def _head(cfg:dict) -> dict:
     "The head's settings from a `config.json` (older folders kept them under `head`)."
     return cfg.get("head") or dict(ps=cfg.get("ps", 0.5), lin_ftrs=cfg.get("lin_ftrs"))
@@ -106,13 +215,25 @@ def _plain_body_keys(sd:dict) -> dict:
     "State-dict keys of folders saved with fastai's `TimmBody` wrapper (`0.model.x`) as a plain body's (`0.x`)."
     return {("0." + k[len("0.model."):] if k.startswith("0.model.") else k): v for k, v in sd.items()}
 
+def _weights(d:Path, cfg:dict) -> dict:
+    "The state dict committed with `cfg` in folder `d`, or a one-line `ModelLoadError`."
+    data = committed_bytes(d, cfg, "model.safetensors")
+    try: return _plain_body_keys(safetensors.torch.load(data))
+    except Exception as e:
+        why = " ".join(str(e).split())
+        raise ModelLoadError(f"{d/'model.safetensors'}: not a safetensors weights file ({why})") from None
+
 def load_model(model_dir:str|Path, device=None) -> nn.Module:
     "Rebuild the network in `model_dir` from `config.json` + `model.safetensors`, in eval mode, with `.config`."
     d = Path(model_dir)
-    for f in ("config.json", "model.safetensors"):
-        if not (d/f).exists(): raise ModelLoadError(f"{d}: not a model folder (no {f})")
-    cfg = json.loads((d/"config.json").read_text())
-    model = create_model(cfg["arch"], len(cfg["classes"]), None, **_head(cfg), verbose=False)
-    model.load_state_dict(_plain_body_keys(load_file(str(d/"model.safetensors"))))
+    cfg = read_model_config(d)
+    sd = _weights(d, cfg)
+    try: model = create_model(cfg["arch"], len(cfg["classes"]), None, **_head(cfg), verbose=False)
+    except (ValueError, TypeError) as e: raise ModelLoadError(f"{d/'config.json'}: {e}") from None
+    try: model.load_state_dict(sd)
+    except RuntimeError as e:
+        why = str(e).strip().splitlines()[0]
+        raise ModelLoadError(f"{d/'model.safetensors'}: not the weights of {cfg['arch']} with "
+                             f"{len(cfg['classes'])} classes ({why})") from None
     model.config = cfg
     return model.to(device or default_device()).eval()
