@@ -95,7 +95,8 @@ def _split_parser(sub):
     s.add_argument("--store", required=True); s.add_argument("--seed", type=int, default=42)
     s.add_argument("--ratios", default="0.8,0.1,0.1")
     s.add_argument("--keep-source-split", action=argparse.BooleanOptionalAction, default=True)
-    s.add_argument("--max-distance", type=number_type(int, ge=0), default=4, help="perceptual-hash Hamming distance of near-duplicates (default 4)")
+    s.add_argument("--max-distance", type=number_type(int, ge=0), default=4,
+                   help="perceptual-hash Hamming distance of near-duplicates (default 4)")
     s.add_argument("--max-separation-arcsec", type=number_type(float, gt=0), default=None,
                    help="also group images whose sky positions are this close (80 for FIRST: the same source in two catalogues)")
     s.add_argument("--source-leaks", default="train", choices=["train", "majority", "raise"],
@@ -185,7 +186,8 @@ def _caption_parser(sub):
     s.add_argument("--alpha", type=number_type(float, ge=0), default=0.7, help="beam length normalisation")
     s.add_argument("--top-p", type=number_type(float, gt=0, le=1), default=0.9, help="nucleus sampling")
     s.add_argument("--temperature", type=number_type(float, gt=0), default=1.0)
-    s.add_argument("--seed", type=int, default=0); s.add_argument("--batch-size", type=number_type(int, ge=1), default=32)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--batch-size", type=number_type(int, ge=1), default=32)
     s.set_defaults(func=_caption)
 
 def _evaluate_captions(a):
@@ -242,7 +244,7 @@ def main(argv:list|None=None) -> int:
         return 2
 
 def error_line(e:BaseException) -> str:
-    "The line of `e` that says what went wrong (under fastai's `Exception occured in <callback>` wrapper, the next one)."
+    "The line of `e` saying what went wrong (the next one under fastai's `Exception occured in <callback>` wrapper)."
     lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
     if len(lines) > 1 and lines[0].startswith("Exception occured in"): lines = lines[1:]
     return lines[0] if lines else type(e).__name__

@@ -139,10 +139,11 @@ def read_regular_file(p:Path, max_bytes:int=MAX_READ_BYTES) -> bytes:
         mode, size = os.fstat(f.fileno()).st_mode, os.fstat(f.fileno()).st_size
         if not stat.S_ISREG(mode):
             raise ImageDecodeError(f"{p}: refused, not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'not a file')})")
-        if size > max_bytes: raise ImageDecodeError(f"{p}: refused, larger than the {max_bytes // 10**6} MB read limit")
+        too_big = f"{p}: refused, larger than the {max_bytes // 10**6} MB read limit"
+        if size > max_bytes: raise ImageDecodeError(too_big)
         try: data = f.read(max_bytes + 1)
         except OSError as e: raise ImageDecodeError(f"{p}: cannot read ({e.strerror or e})") from None
-    if len(data) > max_bytes: raise ImageDecodeError(f"{p}: refused, larger than the {max_bytes // 10**6} MB read limit")
+    if len(data) > max_bytes: raise ImageDecodeError(too_big)   # it grew while we read
     return data
 
 def read_image(path:str|Path, fits_stretch:str="sigma") -> Image.Image:

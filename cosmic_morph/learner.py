@@ -87,10 +87,11 @@ def _optimizer_state(data:bytes, path:Path) -> dict:
         raise ValueError(f"{path}: refused, it holds pickled Python objects (loading it could run code), "
                          "not an optimizer state saved by cosmic-morph") from None
     except Exception as e:
-        raise ValueError(f"{path}: not a readable optimizer state ({type(e).__name__}: {str(e).strip()[:200]})") from None
+        why = " ".join(str(e).split())[:200]
+        raise ValueError(f"{path}: not a readable optimizer state ({type(e).__name__}: {why})") from None
 
 def load_checkpoint(folder:Path, learn) -> None:
-    "Load the checkpoint's weights and optimizer state into `learn` (after its layers are (un)frozen): one committed set."
+    "Load the checkpoint's weights and optimizer state into `learn` (after it is (un)frozen): one committed set."
     folder = Path(folder); state = json.loads((folder/"state.json").read_text())
     weights = committed_bytes(folder, state, "model.safetensors", "state.json")
     opt = _optimizer_state(committed_bytes(folder, state, "optimizer.pt", "state.json"), folder/"optimizer.pt")

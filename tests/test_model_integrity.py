@@ -13,7 +13,7 @@ def run(*args, timeout=300):
     return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV)
 
 def one_line_error(r, command:str) -> str:
-    "The one error line of a failed command (exit 2; progress bars aside), without its `cosmic-morph <command>: error: `."
+    "The one error line of a failed command (exit 2; progress bars aside), without `cosmic-morph <command>: error: `."
     lines = [l for l in r.stderr.strip().splitlines() if l.startswith("cosmic-morph")]
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
     assert r.stderr.strip().endswith(lines[0]) and lines[0].startswith(f"cosmic-morph {command}: error: "), lines[0]
@@ -46,9 +46,10 @@ def test_sigkill_during_save_leaves_old_or_new_model_whole(tmp_path, target, n):
     from cosmic_morph.models.core import save_model, load_model
     out = tmp_path/"model"
     save_model(tiny_model(0), out, dict(TINY, image_size=32))
-    r = subprocess.run([sys.executable, "-c", KILLER, target, str(n), str(out)], env=ENV, capture_output=True, timeout=120)
-    killed = r.returncode == -9
-    assert killed or (r.returncode == 0 and (target, n) == ("replace", 3)), r.stderr[-500:]   # 2 renames: the 3rd never comes
+    r = subprocess.run([sys.executable, "-c", KILLER, target, str(n), str(out)], env=ENV, capture_output=True,
+                       timeout=120)
+    killed = r.returncode == -9     # a save makes 2 renames: a kill before a 3rd never comes
+    assert killed or (r.returncode == 0 and (target, n) == ("replace", 3)), r.stderr[-500:]
     m = load_model(out, device="cpu")
     which = {32: 0, 48: 1}[m.config["image_size"]]                  # the configuration says old (0) or new (1)...
     assert which == (0 if (target, n) in [("replace", 1), ("fsync", 1), ("fsync", 2)] else 1)
@@ -68,15 +69,18 @@ COMMIT_KILLER = textwrap.dedent("""
         if len(calls) == n: os.kill(os.getpid(), signal.SIGKILL)
         return real(a, b)
     os.replace = killing
-    commit_files(out, {"model.safetensors": b"weights 2", "optimizer.pt": b"optimizer 2"}, "state.json", dict(epoch=2), indent=1)
+    files = {"model.safetensors": b"weights 2", "optimizer.pt": b"optimizer 2"}
+    commit_files(out, files, "state.json", dict(epoch=2), indent=1)
 """)
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_sigkill_during_checkpoint_leaves_one_epoch(tmp_path, n):
-    "The checkpoint's three files: after a kill the set read back is one epoch's, never weights of one and state of another."
+    "The checkpoint's three files: after a kill the set read back is one epoch's, never a mix of two."
     from cosmic_morph.models.core import commit_files, committed_bytes
-    commit_files(tmp_path, {"model.safetensors": b"weights 1", "optimizer.pt": b"optimizer 1"}, "state.json", dict(epoch=1))
-    r = subprocess.run([sys.executable, "-c", COMMIT_KILLER, str(n), str(tmp_path)], env=ENV, capture_output=True, timeout=60)
+    files = {"model.safetensors": b"weights 1", "optimizer.pt": b"optimizer 1"}
+    commit_files(tmp_path, files, "state.json", dict(epoch=1))
+    r = subprocess.run([sys.executable, "-c", COMMIT_KILLER, str(n), str(tmp_path)], env=ENV, capture_output=True,
+                       timeout=60)
     assert r.returncode == -9, r.stderr[-500:]
     state = json.loads((tmp_path/"state.json").read_text())
     got = [committed_bytes(tmp_path, state, f, "state.json") for f in ("model.safetensors", "optimizer.pt")]
@@ -132,13 +136,13 @@ def test_finished_model_is_not_replaced_unless_forced(first_store, finished):
     assert "hold NaN or infinity" in one_line_error(                      # a diverged run saves nothing
         run("train", "--store", first_store, "--out", out, "--profile", "smoke", "--force", "--batch-size", 4,
             "--lr", "1e30"), "train")
-    before.pop("checkpoint/model.safetensors"); before.pop("checkpoint/optimizer.pt"); before.pop("checkpoint/state.json")
-    after = folder_bytes(out)
-    assert {k: v for k, v in after.items() if not k.startswith("checkpoint/")} == before   # the model, byte for byte
+    model_files = lambda d: {k: v for k, v in d.items() if not k.startswith("checkpoint/")}   # (the runs checkpoint)
+    assert model_files(folder_bytes(out)) == model_files(before)                             # the model, byte for byte
 
 def test_out_that_is_a_file_is_one_line(first_store, tmp_path):
     (tmp_path/"afile").write_text("mine")
-    msg = one_line_error(run("train", "--store", first_store, "--out", tmp_path/"afile"/"m", "--profile", "smoke"), "train")
+    r = run("train", "--store", first_store, "--out", tmp_path/"afile"/"m", "--profile", "smoke")
+    msg = one_line_error(r, "train")
     assert msg == f"{tmp_path/'afile'/'m'}: cannot be a model folder, {tmp_path/'afile'} is a file"
     assert (tmp_path/"afile").read_text() == "mine"
 
@@ -147,13 +151,16 @@ def test_resume_refuses_a_pickled_optimizer_state(first_store, finished):
     class Evil:
         def __reduce__(self): return (print, ("pwned",))
     (out/"checkpoint"/"optimizer.pt").write_bytes(pickle.dumps(Evil()))
-    r = run("train", "--store", first_store, "--out", out, "--profile", "smoke", "--batch-size", 4, "--seed", 0, "--resume")
-    assert one_line_error(r, "train") == f"{out/'checkpoint'/'optimizer.pt'}: does not match state.json (sha256 differs): " \
-                                         "changed or damaged after saving"
+    resume = ["train", "--store", first_store, "--out", out, "--profile", "smoke", "--batch-size", 4, "--seed", 0,
+              "--resume"]
+    r = run(*resume)
+    ckpt = out/"checkpoint"
+    assert one_line_error(r, "train") == \
+        f"{ckpt/'optimizer.pt'}: does not match state.json (sha256 differs): changed or damaged after saving"
     state = json.loads((out/"checkpoint"/"state.json").read_text()); state.pop("sha256")   # an older checkpoint
     (out/"checkpoint"/"state.json").write_text(json.dumps(state))
     torch.save({"evil": Evil()}, out/"checkpoint"/"optimizer.pt")
-    r = run("train", "--store", first_store, "--out", out, "--profile", "smoke", "--batch-size", 4, "--seed", 0, "--resume")
+    r = run(*resume)
     assert "optimizer.pt: refused, it holds pickled Python objects" in one_line_error(r, "train")
     assert "pwned" not in r.stdout
 
@@ -185,7 +192,8 @@ def test_corrupt_config_and_weights_are_one_line(finished):
     out, _ = finished
     (out/"model.safetensors").write_bytes(b"this is not a safetensors file")
     msg = one_line_error(run("predict", "--model", out, "x.png"), "predict")
-    assert msg == f"{out/'model.safetensors'}: does not match config.json (sha256 differs): changed or damaged after saving"
+    assert msg == \
+        f"{out/'model.safetensors'}: does not match config.json (sha256 differs): changed or damaged after saving"
     edit_config(out, sha256=None)                                       # an older folder: no checksum to compare
     msg = one_line_error(run("predict", "--model", out, "x.png"), "predict")
     assert msg.startswith(f"{out/'model.safetensors'}: not a safetensors weights file (")
