@@ -241,7 +241,10 @@ def load_manifest(store:ImageStore|str,
     if not store.fs.exists(p):
         if missing_ok: return empty_manifest()
         raise StoreNotFoundError(f"{store.url}: no such store (no {store.manifest_name})")
-    with store.fs.open(p, "rb") as f: df = pd.read_parquet(f)
+    try:
+        with store.fs.open(p, "rb") as f: df = pd.read_parquet(f)
+    except (OSError, ValueError) as e:   # pyarrow's errors subclass these
+        raise ManifestError(f"{p}: not a readable Parquet manifest ({type(e).__name__})") from None
     return typed_manifest(df)
 
 def upsert_manifest(old:pd.DataFrame, new:pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/split.html.md"""
 
 # %% ../nbs/06_split.ipynb #eeae6cdf
 from __future__ import annotations
-import io, json, itertools
+import io, json, itertools, math
 import numpy as np, pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -180,8 +180,9 @@ def label_conflicts(df:pd.DataFrame, groups:pd.Series|None=None, max_distance:in
 # %% ../nbs/06_split.ipynb #2d78853b
 def parse_ratios(ratios) -> tuple:
     "`'0.8,0.1,0.1'` or a sequence → a tuple of three non-negative floats that sum to 1."
-    r = tuple(float(x) for x in (ratios.split(",") if isinstance(ratios, str) else ratios))
-    if len(r) != 3 or min(r) < 0 or abs(sum(r) - 1) > 1e-6:
+    try: r = tuple(float(x) for x in (ratios.split(",") if isinstance(ratios, str) else ratios))
+    except (TypeError, ValueError): r = ()
+    if len(r) != 3 or not all(math.isfinite(x) and x >= 0 for x in r) or abs(sum(r) - 1) > 1e-6:
         raise ValueError(f"ratios {ratios!r}: need three non-negative numbers for train,valid,test that sum to 1")
     return r
 
