@@ -14,8 +14,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['PROFILES', 'CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'setting', 'range_text', 'number_problem',
            'check_profile', 'Config', 'setting_problem', 'TrainConfig', 'CaptionConfig', 'RunConfig', 'number_type',
-           'add_settings', 'settings_from_args', 'repo_root', 'nbs_path', 'runs_path', 'seed_everything',
-           'default_device', 'get_logger']
+           'flag_name', 'add_settings', 'settings_from_args', 'setting_flags', 'repo_root', 'nbs_path', 'runs_path',
+           'seed_everything', 'default_device', 'get_logger']
 
 # %% ../nbs/00_config.ipynb #be3f8c1d
 PROFILES = ("smoke", "cpu", "gpu")
@@ -191,6 +191,10 @@ def _flag_type(annotation:str, bounds:dict|None=None):
     base = {"int": int, "float": float, "str": str, "list": int}.get(annotation.replace(" ", "").split("|")[0], str)
     return number_type(base, **bounds) if bounds and base in (int, float) else base
 
+def flag_name(f) -> str:
+    "The CLI flag of configuration field `f`: its declared `flag`, else `--field-name`."
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
 def add_settings(parser:argparse.ArgumentParser, cls:type, skip:tuple=()) -> argparse.ArgumentParser:
     "One flag per field of configuration `cls` (except `skip`), each defaulting to `None` (the profile's value)."
     for f in fields(cls):
@@ -202,12 +206,22 @@ def add_settings(parser:argparse.ArgumentParser, cls:type, skip:tuple=()) -> arg
         if ann.startswith("bool"): kw["action"] = argparse.BooleanOptionalAction
         else: kw.update(type=_flag_type(ann, m.get("bounds")), choices=m["choices"],
                         nargs="+" if ann.startswith("list") else None)
-        parser.add_argument(m["flag"] or "--" + f.name.replace("_", "-"), **kw)
+        parser.add_argument(flag_name(f), **kw)
     return parser
 
 def settings_from_args(cls:type, args:argparse.Namespace, profile:str):
     "The configuration `cls` of `profile` with the flags given in `args` applied."
     return cls.for_profile(profile, **{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+def setting_flags(cfg:Config) -> list:
+    "The flags that give `cfg` back through `settings_from_args` (`None`s are the profile's already): its inverse."
+    flags = []
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if v is None: continue
+        if isinstance(v, bool): flags.append(flag_name(f) if v else "--no-" + flag_name(f)[2:])
+        else: flags += [flag_name(f), *map(str, v if isinstance(v, list) else [v])]
+    return flags
 
 # %% ../nbs/00_config.ipynb #f11787b2
 def repo_root() -> Path:

@@ -8,13 +8,13 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 # %% ../nbs/07g_train.ipynb #55df9c45
 from __future__ import annotations
 import json, time, sys, subprocess
-from dataclasses import replace, fields
+from dataclasses import replace
 from pathlib import Path
 import pandas as pd
 import torch
 from fastai.vision.all import Learner, EarlyStoppingCallback
 import matplotlib.pyplot as plt
-from .config import TrainConfig, seed_everything, default_device, get_logger
+from .config import TrainConfig, seed_everything, default_device, get_logger, setting_flags
 from .manifest import ImageStore
 from .data.loaders import manifest_dataloaders
 from .models.core import create_model, resolve_pretrained, save_model, has_model
@@ -22,7 +22,7 @@ from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataP
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'init_distributed', 'setting_flags', 'train_command', 'launch_train', 'check_out', 'check_batches', 'train']
+           'init_distributed', 'train_command', 'launch_train', 'check_out', 'check_batches', 'train']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -111,16 +111,6 @@ def _data_parallel(learn:Learner, rank:int, world:int, seed:int, dev) -> Learner
     return learn
 
 # %% ../nbs/07g_train.ipynb #c3245b05
-def setting_flags(cfg:TrainConfig) -> list:
-    "Every setting of `cfg` as the `cosmic-morph train` flags that reproduce it (`None`s are the profile's already)."
-    flags = []
-    for f in fields(cfg):
-        v, flag = getattr(cfg, f.name), f.metadata["flag"] or "--" + f.name.replace("_", "-")
-        if v is None: continue
-        if isinstance(v, bool): flags.append(flag if v else "--no-" + flag[2:])
-        else: flags += [flag, *map(str, v if isinstance(v, list) else [v])]
-    return flags
-
 def train_command(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int,
                   force:bool=False) -> list:
     "The `torchrun` command line that trains `cfg` data-parallel in `nproc` processes on this machine."
