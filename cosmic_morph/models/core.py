@@ -45,10 +45,11 @@ def cached_pretrained(arch:str,            # timm architecture, optionally with 
     return None
 
 def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
-    "`None`: the cached timm weights of `arch` if any; `'none'`: random init; else the path given."
+    "`None`: the cached timm weights of `arch` if any; `'none'`: random init; a model folder: its weights; else the path."
     if pretrained is None: return cached_pretrained(arch)
     if str(pretrained).lower() in ("none", "random", ""): return None
-    return Path(pretrained)
+    p = Path(pretrained)
+    return p/"model.safetensors" if p.is_dir() else p
 
 # %% ../../nbs/07e_models.ipynb #ba79a345
 def load_body_weights(body:nn.Module, path:str|Path, arch:str) -> nn.Module:
@@ -56,6 +57,8 @@ def load_body_weights(body:nn.Module, path:str|Path, arch:str) -> nn.Module:
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"{p}: pretrained weights file not found")
     sd = load_file(str(p)) if p.suffix == ".safetensors" else torch.load(p, map_location="cpu", weights_only=True)
+    if sd and all(k.startswith(("0.", "1.")) for k in sd):     # a whole classifier: keep its body
+        sd = {k[2:].removeprefix("model."): v for k, v in sd.items() if k.startswith("0.")}   # (fastai's TimmBody: 0.model.)
     try: missing, unexpected = body.load_state_dict(sd, strict=False)
     except RuntimeError: raise ValueError(f"{p}: not weights for {arch} (tensor shapes differ)") from None
     if len(missing) > len(body.state_dict()) // 2:
