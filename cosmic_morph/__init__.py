@@ -8,6 +8,7 @@ Modules:
 - `cosmic_morph.learner`: A fastai `Learner` for a classifier: losses for imbalanced classes, the optimizer, per-epoch checkpoints that can be resumed, and a loop that does not make the CPU wait for the GPU.
 - `cosmic_morph.models.core`: One factory builds every network by name from timm's registry, `d4cnn` included; pretrained weights only from disk; models saved as safetensors + JSON and loaded without pickles.
 - `cosmic_morph.models.d4cnn`: `d4cnn`: D4 group convolutions in plain PyTorch, exactly invariant to the 8 orientations a galaxy image has no way to prefer, registered in timm's model registry.
+- `cosmic_morph.real`: Galaxy Zoo 2 galaxies with a fixed, seeded test split, Galaxy Zoo 1 galaxies as extra labels, and the settings and scores the Galaxy Zoo 5-class model uses on them.
 - `cosmic_morph.train`: One call from a Manifest to a saved model: data, network, a frozen-body baseline when the body is pretrained, then fine-tuning, checkpointed every epoch; saved as safetensors + the `TrainConfig` as JSON."""
 
 __version__ = "0.0.1"
