@@ -16,7 +16,7 @@ from cosmic_morph.synthetic.ingest import ingest_synthetic
 from cosmic_morph.split import split_store
 from cosmic_morph.config import CaptionConfig
 from cosmic_morph.captioning.metrics import evaluate_captions, factual_accuracy, factual_scores, FACT_ATTRIBUTES
-from cosmic_morph.captioning.training import (train_captioner, caption_rows, caption_split, synthetic_references,
+from cosmic_morph.captioning.training import (train_captioner, caption_rows, caption_split, vote_references,
                                               reference_lists)
 
 def facts_per_image(hyps, rows):
@@ -76,7 +76,7 @@ def main(argv=None):
     from cosmic_morph.manifest import load_manifest
     m = load_manifest(store); res["render_seconds"] = round(time.time() - t0, 1) if not a.store else None
     captioned = m[m["caption"].notna()]
-    refs = synthetic_references(captioned, n_refs=a.n_refs, seed=a.seed)
+    refs = vote_references(captioned, n_refs=a.n_refs, seed=a.seed)
     test = caption_rows(m, "test"); refs_test = reference_lists(test, refs)
     res["n"] = dict(train=int((m.split == "train").sum()), valid=int((m.split == "valid").sum()), test=len(test))
     ceiling = [r[0] for r in refs_test]

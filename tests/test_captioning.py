@@ -15,7 +15,7 @@ from cosmic_morph.captioning.decoder import CaptionDecoder, decoder_loss, torch_
 from cosmic_morph.captioning.decoding import greedy_decode, beam_decode, sample_decode
 from cosmic_morph.captioning.model import load_captioner, CaptionerLoadError
 from cosmic_morph.captioning.training import (train_captioner, caption_images, caption_split, caption_rows,
-                                              synthetic_references)
+                                              vote_references)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_encoder_from_classifier_folder(smoke_learner):
 def test_factual_accuracy_tells_true_captions_from_shuffled(synth_store):
     store, m = synth_store
     rows = m[m.caption.notna()].reset_index(drop=True)
-    refs = synthetic_references(rows, n_refs=3, seed=0)
+    refs = vote_references(rows, n_refs=3, seed=0)
     assert all(len(v) == 3 for v in refs.values()) and list(refs) == list(rows.image_id)
     assert sum(len(set(v)) >= 2 for v in refs.values()) >= 0.8 * len(refs)   # other phrasings (a few plans can coincide)
     true = factual_accuracy(list(rows.caption), rows)

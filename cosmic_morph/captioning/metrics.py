@@ -14,8 +14,9 @@ from nltk.translate.bleu_score import corpus_bleu, SmoothingFunction
 from .vocab import tokenize, detokenize
 
 # %% auto #0
-__all__ = ['FACT_ATTRIBUTES', 'bleu_scores', 'distinct_n', 'diversity', 'factual_scores', 'factual_accuracy', 'CaptionFileError',
-           'read_caption_records', 'evaluate_captions', 'evaluate_captions_file']
+__all__ = ['FACT_ATTRIBUTES', 'bleu_scores', 'distinct_n', 'diversity', 'factual_scores', 'reference_attributes',
+           'factual_accuracy', 'CaptionFileError', 'read_caption_records', 'evaluate_captions',
+           'evaluate_captions_file']
 
 # %% ../../nbs/09b_caption_metrics.ipynb #b2755656
 def bleu_scores(references:list, # per hypothesis, a list of reference captions (strings)
@@ -66,11 +67,17 @@ def factual_scores(asserted:list, # per caption, the dict of attributes it asser
     return dict(factual_accuracy=tot_ok / tot_n if tot_n else None, **out)
 
 # %% ../../nbs/09b_caption_metrics.ipynb #64c4dbe0
+def reference_attributes(rows:pd.DataFrame) -> list:
+    "What each row's galaxy is: its synthetic truth (`truth_attributes`), else what its votes support (`vote_attributes`)."
+    from cosmic_morph.synthetic import truth_attributes, vote_attributes
+    metas = [json.loads(m) if isinstance(m, str) else (m or {}) for m in rows["meta"]]
+    return [truth_attributes(m) if "truth_class" in m else vote_attributes(r)
+            for m, (_, r) in zip(metas, rows.iterrows())]
+
 def factual_accuracy(hypotheses:list, rows:pd.DataFrame, attributes=FACT_ATTRIBUTES) -> dict:
-    "`factual_scores` of `hypotheses` (by `synthetic.parse_caption`) against `synthetic.truth_attributes` of `rows`."
-    from cosmic_morph.synthetic import parse_caption, truth_attributes
-    return factual_scores([parse_caption(h) for h in hypotheses], [truth_attributes(m) for m in rows["meta"]],
-                          attributes)
+    "`factual_scores` of `hypotheses` (by `synthetic.parse_caption`) against `reference_attributes(rows)`."
+    from cosmic_morph.synthetic import parse_caption
+    return factual_scores([parse_caption(h) for h in hypotheses], reference_attributes(rows), attributes)
 
 # %% ../../nbs/09b_caption_metrics.ipynb #f16be2d8
 class CaptionFileError(ValueError): "A captions JSONL file with a bad line; the message names the file and line."

@@ -22,7 +22,7 @@ from .decoder import CaptionDecoder, decoder_loss, torch_threads
 from .model import Captioner, save_captioner, load_captioner, _check_method
 
 # %% auto #0
-__all__ = ['caption_rows', 'reference_lists', 'synthetic_references', 'train_captioner', 'caption_split', 'caption_images']
+__all__ = ['caption_rows', 'reference_lists', 'vote_references', 'train_captioner', 'caption_split', 'caption_images']
 
 # %% ../../nbs/09h_captioning.ipynb #021e00cc
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
@@ -37,7 +37,7 @@ def reference_lists(rows:pd.DataFrame, refs:dict|None) -> list:
     "Reference captions per row: `refs[image_id]` when given, else the row's `caption`."
     return [list(refs[i]) if refs and i in refs else [c] for i, c in zip(rows["image_id"], rows["caption"])]
 
-def synthetic_references(rows:pd.DataFrame, n_refs:int=5, seed:int=0) -> dict:
+def vote_references(rows:pd.DataFrame, n_refs:int=5, seed:int=0) -> dict:
     "image_id → the row's caption plus `n_refs - 1` more phrasings of its votes (`caption_from_votes`)."
     from cosmic_morph.synthetic import caption_from_votes
     out = {}
