@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 
 ## make run: the main job — every notebook through papermill on the offline default data (FIRST), cpu profile
 ## (MPLBACKEND is unset for papermill's kernels: with Agg they keep no figures, and the docs show executed notebooks)
+## make run GZ2=DIR [GZ1=DIR]: the Galaxy Zoo models learn real galaxies from a GZ2 download (and GZ1 galaxies)
+GZ2 ?=
+GZ1 ?=
 run: $(STAMP)
-	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile $(PROFILE)
+	env -u MPLBACKEND $(BIN)/cosmic-morph run --profile $(PROFILE) $(if $(GZ2),--gz2 $(GZ2)) $(if $(GZ1),--gz1 $(GZ1))
 
 ## make test: library/notebook sync, clean notebooks, nbdev-test, pytest, and a papermill smoke run of the pipeline
 test: check nbtest pytest smoke

@@ -203,13 +203,16 @@ def _evaluate_captions_parser(sub):
 # %% ../nbs/10_cli.ipynb #21b67d6e
 def _run(a):
     from cosmic_morph.pipeline import run_pipeline
-    run_pipeline(a.profile, out=a.out, store=a.store, seed=a.seed)
+    run_pipeline(a.profile, out=a.out, store=a.store, seed=a.seed, gz2=a.gz2, gz1=a.gz1)
 
 def _run_parser(sub):
     "The `run` subcommand's flags."
     s = sub.add_parser("run", help="the main job: every notebook through papermill")
     s.add_argument("--profile", default="cpu"); s.add_argument("--out", default=None)
     s.add_argument("--store", default=None); s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--gz2", default=None, help="a Galaxy Zoo 2 folder (gz2_hart16.csv, gz2_filename_mapping.csv, "
+                                               "images_gz2/images): the Galaxy Zoo models learn real galaxies")
+    s.add_argument("--gz1", default=None, help="with --gz2: a Galaxy Zoo 1 folder (gz1_classes.csv, images/) to pretrain on")
     s.set_defaults(func=_run)
 
 # %% ../nbs/10_cli.ipynb #2e2c0f2b

@@ -10,17 +10,17 @@ import json, time, datetime, sys
 from pathlib import Path
 import papermill as pm
 from .config import TrainConfig, RunConfig, CaptionConfig, check_profile, nbs_path, runs_path, get_logger
+from .real import GZ_IMAGE
 
 # %% auto #0
-__all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'profile_record', 'PipelineError',
-           'LocalKernelManager', 'run_pipeline']
+__all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'real_pipeline', 'profile_record',
+           'PipelineError', 'LocalKernelManager', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #2276641c
 PIPELINE = ["00_config", "01_manifest", "03_ingest_first", "04e_synthetic", "05_eda", "06_split",
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
-            ("07g_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda r: r.gz5_epochs, center_crop=0.5,
-                          channels="rgb"), "gz5"), ("08b_evaluate", {}, "gz5"),
-            ("09h_captioning", {}, "captioning"), "10_cli"]
+            ("07g_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda r, run: r.gz5_epochs, **GZ_IMAGE), "gz5"),
+            ("08b_evaluate", {}, "gz5"), ("09h_captioning", {}, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:
     "A pipeline step as `(notebook, extra parameters, sub-folder of the run or '')`."
@@ -43,9 +43,23 @@ def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> 
     offer = dict(profile=profile, store=store, run_dir=str(Path(run_dir)/sub) if sub else run_dir, seed=seed,
                  per_class=r.per_class or 0, synthetic_n=r.synthetic_n, synthetic_size=r.synthetic_size,
                  train_processes=r.train_processes,
-                 **{k: v(r) if callable(v) else v for k, v in extra.items()})   # a callable reads the RunConfig
+                 **{k: v(r, run_dir) if callable(v) else v for k, v in extra.items()})   # callables: (RunConfig, run folder)
     declared = notebook_parameters(name)
     return {k: v for k, v in offer.items() if k in declared}
+
+# %% ../nbs/11_pipeline.ipynb #d9b4a877
+def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
+                  gz1:str|Path|None=None # a GZ1 folder (`real.gz1_files`), or None
+                 ) -> list:
+    "The steps of a run whose Galaxy Zoo models learn from real GZ2 (and GZ1) galaxies."
+    gz5 = dict(taxonomy="gz5", lr_find=False, **GZ_IMAGE)
+    pre = [("07g_train", dict(gz5, sources="gz1", epochs=lambda r, run: r.gz1_epochs), "gz1")] if gz1 else []
+    start = (lambda r, run: str(Path(run)/"gz1"/"model")) if gz1 else "none"
+    return ["00_config", "01_manifest", "03_ingest_first",
+            ("03f_real_galaxies", dict(gz2=str(gz2), gz1=str(gz1) if gz1 else "none"), ""), "05_eda", "06_split",
+            ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate", *pre,
+            ("07g_train", dict(gz5, sources="gz2", epochs=lambda r, run: r.gz2_epochs, pretrained=start), "gz5"),
+            ("08b_evaluate", dict(sources="gz2"), "gz5"), ("09h_captioning", {}, "captioning"), "10_cli"]
 
 # %% ../nbs/11_pipeline.ipynb #b3f80661
 def profile_record(profile:str) -> dict:
@@ -71,14 +85,26 @@ def _fmt_table(rows:list) -> str:
     w = max(len(r[0]) for r in rows)
     return "\n".join(f"  {n:<{w}}  {s:>8}  {st}" for n, s, st in rows)
 
+def _real_data(gz2, gz1) -> dict:
+    "The real-galaxy folders of a run, checked before anything is written (one-line errors)."
+    from cosmic_morph.real import gz2_files, gz1_files
+    if gz1 and not gz2: raise ValueError("--gz1 needs --gz2: GZ1 galaxies pretrain the model that learns GZ2 galaxies")
+    if gz2: gz2_files(gz2)
+    if gz1: gz1_files(gz1)
+    return dict(gz2=str(Path(gz2).absolute()) if gz2 else None, gz1=str(Path(gz1).absolute()) if gz1 else None)
+
 def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None, seed:int=42,
-                 notebooks:list|None=None, kernel_name:str="python3") -> dict:
-    "Execute `notebooks` (default `PIPELINE`) with papermill into `out`; return the run summary."
+                 notebooks:list|None=None, kernel_name:str="python3",
+                 gz2:str|Path|None=None, # a Galaxy Zoo 2 folder: the Galaxy Zoo models learn real galaxies
+                 gz1:str|Path|None=None  # a Galaxy Zoo 1 folder (with `gz2`): extra labels to pretrain on
+                ) -> dict:
+    "Execute `notebooks` (default `PIPELINE`, or `real_pipeline` with `gz2`) with papermill into `out`; return the run summary."
     check_profile(profile)  # fail early on an unknown profile
+    data = _real_data(gz2, gz1)
     out = Path(out or runs_path()/f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{profile}").absolute()
     store = str(store or out/"store")
     (out/"notebooks").mkdir(parents=True, exist_ok=True)
-    notebooks = notebooks or PIPELINE
+    notebooks = notebooks or (real_pipeline(data["gz2"], data["gz1"]) if gz2 else PIPELINE)
     print(f"cosmic-morph run: profile {profile}, seed {seed}, {len(notebooks)} notebooks → {out}", flush=True)
     rows, t_all = [], time.time()
     for i, step in enumerate(notebooks, 1):
@@ -96,17 +122,19 @@ def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None,
         print(f"[{i}/{len(notebooks)}] {label:<24} {time.time()-t0:7.1f} s  ok", flush=True)
     metrics = _read_json(out/"metrics.json")
     headline = ("split", "n", "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")
-    summary = dict(profile=profile_record(profile), seed=seed, store=store, out=str(out), seconds=round(time.time()-t_all, 1),
+    summary = dict(profile=profile_record(profile), seed=seed, store=store, out=str(out), data=data,
+                   seconds=round(time.time()-t_all, 1),
                    notebooks=[dict(name=n, seconds=float(s[:-1]), status=st) for n, s, st in rows],
                    metrics={k: metrics[k] for k in headline if k in metrics},
                    gz5_metrics={k: v for k, v in _read_json(out/"gz5"/"metrics.json").items() if k in headline},
                    caption_metrics=_read_json(out/"captioning"/"caption_metrics.json"))
     (out/"summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary ({summary['seconds']:.0f} s in all)\n" + _fmt_table(rows))
-    for name, m in [("FIRST radio galaxies (real)", summary["metrics"]), ("GZ 5-class (synthetic)", summary["gz5_metrics"])]:
+    gz = "real GZ2 galaxies" if gz2 else "synthetic galaxies"
+    for name, m in [("FIRST radio galaxies (real)", summary["metrics"]), (f"GZ 5-class ({gz})", summary["gz5_metrics"])]:
         if m: print(f"{name}, {m['split']} set (n={m['n']}): accuracy {m['accuracy']:.3f}  "
                     f"balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}", flush=True)
     for method, m in summary["caption_metrics"].get("decoding", {}).items():
         f = lambda k: "n/a" if m.get(k) is None else f"{m[k]:.3f}"
-        print(f"captions, {method:<9}: BLEU-4 {f('bleu4')}  top-3 share {f('top3_share')}  factual accuracy {f('factual_accuracy')}", flush=True)
+        print(f"captions ({gz}), {method:<9}: BLEU-4 {f('bleu4')}  top-3 share {f('top3_share')}  factual accuracy {f('factual_accuracy')}", flush=True)
     return summary

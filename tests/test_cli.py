@@ -109,3 +109,13 @@ def test_train_d4cnn_is_rotation_invariant_end_to_end(first_store, tmp_path):
     probs = [json.loads(l)["probs"] for l in r.stdout.splitlines()]
     for p in probs[1:]:
         assert max(abs(p[c] - probs[0][c]) for c in p) < 1e-3
+
+def test_run_real_galaxy_folders_are_checked_first(tmp_path):
+    "A wrong --gz2/--gz1 is one line and exit 2 before the run folder is made."
+    r = run("run", "--profile", "smoke", "--out", tmp_path/"r", "--gz1", tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().endswith("--gz1 needs --gz2: GZ1 galaxies pretrain the model that learns GZ2 galaxies")
+    r = run("run", "--profile", "smoke", "--out", tmp_path/"r", "--gz2", tmp_path/"nope")
+    assert r.returncode == 2 and r.stderr.strip() == f"cosmic-morph run: error: {tmp_path/'nope'}: GZ2 folder not found"
+    r = run("run", "--profile", "smoke", "--out", tmp_path/"r", "--gz2", tmp_path)
+    assert r.returncode == 2 and "no GZ2 vote table" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path/"r").exists()
