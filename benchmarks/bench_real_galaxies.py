@@ -49,12 +49,14 @@ def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) 
              "gz1_then_real": [("gz1", args.gz1_epochs), ("gz2", args.epochs)],
              "synth_then_real": [("synthetic", args.synth_epochs), ("gz2", args.epochs)],
              "gz1_plus_real": [("gz1+gz2", args.epochs)]}[base]
-    t0, prev, out = time.time(), None, None
-    for k, (sources, epochs) in enumerate(steps):
-        out = work/f"{name}-s{seed}-{k}"
-        rows = real_rows(m, sources.split("+"))
-        cfg = TrainConfig.for_profile("cpu", epochs=epochs, pretrained=str(prev) if prev else "none", **GZ_IMAGE, **kw)
-        train(rows, store, out, cfg, seed=seed, force=True, progress=False, lr_find=False)
+    t0, prev, out, chain = time.time(), None, None, name.removeprefix(base)
+    for sources, epochs in steps:
+        chain += f"-{sources}{epochs}"                 # a step shared by two variants (GZ1 alone) is trained once
+        out = work/f"s{seed}{chain}"
+        if not (out/"model.safetensors").exists():
+            rows = real_rows(m, sources.split("+"))
+            cfg = TrainConfig.for_profile("cpu", epochs=epochs, pretrained=str(prev) if prev else "none", **GZ_IMAGE, **kw)
+            train(rows, store, out, cfg, seed=seed, force=True, progress=False, lr_find=False)
         prev = out
     res = score_real(out, m, store)
     return dict(variant=name, seed=seed, steps=[dict(sources=s, epochs=e) for s, e in steps],
@@ -63,7 +65,7 @@ def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--variants", default="real,gz1_zero,synth_zero,gz1_then_real,synth_then_real,gz1_plus_real")
+    p.add_argument("--variants", default="real,real_nod4,real_noweights,gz1_zero,gz1_then_real,synth_zero,synth_then_real")
     p.add_argument("--seeds", default="0")
     p.add_argument("--epochs", type=int, default=None); p.add_argument("--gz1-epochs", type=int, default=None)
     p.add_argument("--synth-epochs", type=int, default=10); p.add_argument("--gz1-cap", type=int, default=None)

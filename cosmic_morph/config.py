@@ -169,9 +169,9 @@ class RunConfig(Config):
     synthetic_size: int = setting("side of the rendered galaxies in pixels", ge=8, le=4096, smoke=64, cpu=96, gpu=424)
     gz5_epochs: int = setting("epochs of the Galaxy Zoo 5-class model on the synthetic galaxies", ge=1,
                              smoke=1, cpu=10, gpu=20)
-    gz2_per_class: int|None = setting("real GZ2 galaxies per class to ingest with --gz2 (None: all)", ge=1, smoke=4)
+    gz2_per_class: int|None = setting("real GZ2 galaxies per class to ingest with --gz2 (None: all)", ge=1, smoke=8)
     gz1_per_class: int|None = setting("real GZ1 galaxies per class to ingest with --gz1 (None: all)", ge=1,
-                                      smoke=4, cpu=1000)
+                                      smoke=8, cpu=1000)
     gz1_epochs: int = setting("epochs pretraining the Galaxy Zoo 5-class model on GZ1 galaxies (--gz1)", ge=1,
                               smoke=1, cpu=6, gpu=15)
     gz2_epochs: int = setting("epochs of the Galaxy Zoo 5-class model on real GZ2 galaxies (--gz2)", ge=1,
