@@ -10,7 +10,7 @@ import json, time, datetime, sys
 from pathlib import Path
 import papermill as pm
 from .config import TrainConfig, RunConfig, CaptionConfig, check_profile, nbs_path, runs_path, get_logger
-from .real import GZ_IMAGE
+from .real import GZ_IMAGE, GZ_REAL
 
 # %% auto #0
 __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'real_pipeline', 'profile_record',
@@ -52,7 +52,7 @@ def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
                   gz1:str|Path|None=None # a GZ1 folder (`real.gz1_files`), or None
                  ) -> list:
     "The steps of a run whose Galaxy Zoo models learn from real GZ2 (and GZ1) galaxies."
-    gz5 = dict(taxonomy="gz5", lr_find=False, **GZ_IMAGE)
+    gz5 = dict(taxonomy="gz5", lr_find=False, **GZ_REAL)
     pre = [("07g_train", dict(gz5, sources="gz1", epochs=lambda r, run: r.gz1_epochs), "gz1")] if gz1 else []
     start = (lambda r, run: str(Path(run)/"gz1"/"model")) if gz1 else "none"
     return ["00_config", "01_manifest", "03_ingest_first",
