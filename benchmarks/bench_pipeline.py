@@ -19,7 +19,9 @@ if __name__ == "__main__":
     ap.add_argument("--gz2"); ap.add_argument("--gz1")
     a = ap.parse_args()
     if a.from_run:
-        run = Path(a.from_run); cmd = f"cosmic-morph run --profile <see summary> --out {run}"; wall = None
+        run = Path(a.from_run); wall = None
+        cmd = " ".join([f"cosmic-morph run --profile <see summary> --out {run}",
+                        *[f"--{k} {getattr(a, k)}" for k in ("gz2", "gz1") if getattr(a, k)]])
     else:
         run = Path("runs")/f"bench-{a.profile}-{int(time.time())}"
         real = [x for k in ("gz2", "gz1") if getattr(a, k) for x in (f"--{k}", getattr(a, k))]
@@ -33,7 +35,7 @@ if __name__ == "__main__":
                notebook_seconds={n["name"]: n["seconds"] for n in s["notebooks"]}, test_metrics=s["metrics"],
                training_seconds=model_cfg["training"]["seconds"], pretrained=model_cfg["training"]["pretrained"],
                final_epoch=model_cfg["training"]["history"][-1])
-    name = s["profile"]["profile"]
+    name = s["profile"].get("name") or s["profile"].get("profile")
     import datetime
     tag = "".join(f"_{k}" for k in ("gz2", "gz1") if getattr(a, k, None))
     out = Path(__file__).parent/"results"/(f"pipeline_{name}{tag}_{datetime.date.today()}.json" if tag else f"pipeline_{name}.json"); out.parent.mkdir(exist_ok=True)

@@ -1,10 +1,14 @@
 """Galaxy Zoo 5-class on REAL galaxies: what each ingredient adds, on a fixed, seeded GZ2 test split.
 
 Trains only on `../shared/data` (GZ2 train/valid rows, GZ1) and synthetic GalSim galaxies; the test rows are the
-GZ2 galaxies that `ingest_gz2(split=REAL_SPLIT, split_seed=42)` marks `test` (the same ones in every variant and in
+GZ2 galaxies that `ingest_real_galaxies` (split seed 42) marks `test` (the same ones in every variant and in
 `cosmic-morph run --gz2`). Writes `benchmarks/results/real_galaxies.json` (one entry per variant and seed).
 
     python benchmarks/bench_real_galaxies.py --variants real,gz1_zero,gz1_then_real --seeds 0,1,2
+    python benchmarks/bench_real_galaxies.py --rescore valid    # the same models on the validation galaxies
+
+`real_noweights` is the recipe `make run GZ2=…` trains (`GZ_REAL`, chosen on the validation galaxies); the other
+variants keep the cpu profile's class weights.
 
 Variants:
 - `real`: GZ2 train rows only.              - `gz1_zero`: GZ1 only, scored zero-shot on the GZ2 test rows.
@@ -63,6 +67,24 @@ def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) 
                 seconds=round(time.time() - t0, 1), **res)
 
 
+def rescore(a, m:pd.DataFrame, store:str, work:Path):
+    "Score every variant's final model of a finished run (`--out`'s results) on split `a.rescore`."
+    done = json.loads(Path(a.out).read_text())
+    results = []
+    for r in done["results"]:
+        base = r["variant"].replace("_nod4", "").replace("_noweights", "")
+        chain = r["variant"].removeprefix(base) + "".join(f"-{s['sources']}{s['epochs']}" for s in r["steps"])
+        res = score_real(work/f"s{r['seed']}{chain}", m, store, split=a.rescore)
+        results.append(dict(variant=r["variant"], seed=r["seed"], steps=r["steps"], **res))
+        print(json.dumps({k: results[-1][k] for k in ("variant", "seed", "n", "accuracy", "macro_f1")}), flush=True)
+    out = Path(a.out).with_name(f"real_galaxies_{a.rescore}.json")
+    out.write_text(json.dumps(dict(
+        command="python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:]),
+        what=f"the models of real_galaxies.json scored on the GZ2 {a.rescore} galaxies (choices are made here, not on test)",
+        machine=f"{os.cpu_count()}-core CPU, no GPU", date=datetime.date.today().isoformat(),
+        split=dict(ratios=REAL_SPLIT, seed=42, split=a.rescore), results=results), indent=1))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--variants", default="real,real_nod4,real_noweights,gz1_zero,gz1_then_real,synth_zero,synth_then_real")
@@ -71,6 +93,8 @@ def main():
     p.add_argument("--synth-epochs", type=int, default=10); p.add_argument("--gz1-cap", type=int, default=None)
     p.add_argument("--synthetic-n", type=int, default=600); p.add_argument("--threads", type=int, default=None)
     p.add_argument("--work", default="/tmp/cm-real"); p.add_argument("--out", default=str(ROOT/"benchmarks/results/real_galaxies.json"))
+    p.add_argument("--rescore", default=None,
+                   help="score the final models already in --work on this split (e.g. valid) into real_galaxies_<split>.json")
     a = p.parse_args()
     if not SHARED.exists(): sys.exit(f"{SHARED}: the real data folder is absent (see data/README.md); nothing to measure")
     from cosmic_morph.config import RunConfig
@@ -79,6 +103,7 @@ def main():
     a.gz1_cap = a.gz1_cap or r.gz1_per_class
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     store = build_store(work, a.synthetic_n, a.gz1_cap); m = load_manifest(store)
+    if a.rescore: return rescore(a, m, store, work)
     out = Path(a.out); results = json.loads(out.read_text())["results"] if out.exists() else []
     for seed in map(int, a.seeds.split(",")):
         for v in a.variants.split(","):
