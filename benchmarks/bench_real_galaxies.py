@@ -104,14 +104,16 @@ def main():
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     store = build_store(work, a.synthetic_n, a.gz1_cap); m = load_manifest(store)
     if a.rescore: return rescore(a, m, store, work)
-    out = Path(a.out); results = json.loads(out.read_text())["results"] if out.exists() else []
+    out = Path(a.out); old = json.loads(out.read_text()) if out.exists() else {}
+    results, cmd = old.get("results", []), "python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:])
+    commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]   # every run that wrote here
     for seed in map(int, a.seeds.split(",")):
         for v in a.variants.split(","):
             res = run_variant(v, m, store, work, seed, a)
             print(json.dumps({k: res[k] for k in ("variant", "seed", "accuracy", "macro_f1", "seconds")}), flush=True)
             results = [x for x in results if not (x["variant"] == v and x["seed"] == seed)] + [res]
             out.write_text(json.dumps(dict(
-                command="python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:]),
+                command="; ".join(commands),
                 machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
                 platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
                 split=dict(ratios=REAL_SPLIT, seed=42, n_test=int((real_rows(m, ["gz2"], split="test")).shape[0])),
