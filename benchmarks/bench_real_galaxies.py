@@ -6,6 +6,8 @@ GZ2 galaxies that `ingest_real_galaxies` (split seed 42) marks `test` (the same 
 
     python benchmarks/bench_real_galaxies.py --variants real,gz1_zero,gz1_then_real --seeds 0,1,2
     python benchmarks/bench_real_galaxies.py --rescore valid    # the same models on the validation galaxies
+    python benchmarks/bench_real_galaxies.py --split valid --variants real_noweights,real_noweights_px96 \
+        --seeds 0,1,2 --ensemble                                # choosing a recipe: valid only, seeds as one ensemble
 
 `real_noweights` is the recipe `make run GZ2=…` trains (`GZ_REAL`, chosen on the validation galaxies); the other
 variants keep the cpu profile's class weights.
@@ -15,6 +17,9 @@ Variants:
 - `synth_zero`: synthetic only, zero-shot.   - `gz1_then_real`: GZ1 model fine-tuned on the GZ2 train rows.
 - `synth_then_real`: synthetic, then real.   - `gz1_plus_real`: GZ1 and GZ2 train rows together.
 - `…_nod4`: the same with plain (non-equivariant) ResNet instead of the D4 CNN; `…_noweights`: no class weights.
+- `…_px96`: 96-pixel images; `…_crop35`: the central 35 % of the frame; `…_ep40`: 40 epochs on GZ2;
+  `…_ls10`: label smoothing 0.10; `…_blr100`: a pretrained body fine-tunes at 100 % of `lr` (default 1 %).
+  `…_ens3` (with `--ensemble`): the seeds' models averaged.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, datetime
@@ -42,29 +47,68 @@ def build_store(work:Path, synthetic_n:int, gz1_cap:int|None) -> str:
     return store
 
 
+MODIFIERS = r"_(nod4|noweights|px\d+|crop\d+|ep\d+|ls\d+|blr\d+)"
+
+def parse_variant(name:str, a) -> tuple:
+    "(base, modifiers, TrainConfig overrides, steps) of a variant name such as `real_noweights_px96`."
+    import re
+    mods = "".join(m.group(0) for m in re.finditer(MODIFIERS, name))
+    base = re.sub(MODIFIERS, "", name)
+    kw, epochs = dict(num_threads=a.threads), a.epochs
+    for m in re.findall(MODIFIERS, name):
+        if m == "nod4": kw["arch"] = "resnet18"
+        elif m == "noweights": kw["imbalance"] = "none"
+        elif m.startswith("px"): kw["image_size"] = int(m[2:])
+        elif m.startswith("crop"): kw["center_crop"] = int(m[4:]) / 100
+        elif m.startswith("ls"): kw["label_smoothing"] = int(m[2:]) / 100
+        elif m.startswith("blr"): kw["body_lr"] = int(m[3:]) / 100
+        elif m.startswith("ep"): epochs = int(m[2:])
+    steps = {"real": [("gz2", epochs)], "gz1_zero": [("gz1", a.gz1_epochs)],
+             "synth_zero": [("synthetic", a.synth_epochs)],
+             "gz1_then_real": [("gz1", a.gz1_epochs), ("gz2", epochs)],
+             "synth_then_real": [("synthetic", a.synth_epochs), ("gz2", epochs)],
+             "gz1_plus_real": [("gz1+gz2", epochs)]}[base]
+    return base, mods, kw, steps
+
+
+def model_dir(work:Path, seed:int, mods:str, steps:list) -> Path:
+    "Where a variant's final model is cached: a step shared by two variants (GZ1 alone) is trained once."
+    if len(steps) == 1:   # a first step starts from random weights: body_lr does not change it
+        import re; mods = re.sub(r"_blr\d+", "", mods)
+    return work/(f"s{seed}{mods}" + "".join(f"-{s}{e}" for s, e in steps))
+
+
 def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) -> dict:
     from cosmic_morph.train import train
-    arch = "resnet18" if name.endswith("_nod4") else None
-    weights = "none" if name.endswith("_noweights") else None
-    base = name.replace("_nod4", "").replace("_noweights", "")
-    kw = dict(arch=arch, imbalance=weights, num_threads=args.threads)
-    steps = {"real": [("gz2", args.epochs)], "gz1_zero": [("gz1", args.gz1_epochs)],
-             "synth_zero": [("synthetic", args.synth_epochs)],
-             "gz1_then_real": [("gz1", args.gz1_epochs), ("gz2", args.epochs)],
-             "synth_then_real": [("synthetic", args.synth_epochs), ("gz2", args.epochs)],
-             "gz1_plus_real": [("gz1+gz2", args.epochs)]}[base]
-    t0, prev, out, chain = time.time(), None, None, name.removeprefix(base)
-    for sources, epochs in steps:
-        chain += f"-{sources}{epochs}"                 # a step shared by two variants (GZ1 alone) is trained once
-        out = work/f"s{seed}{chain}"
+    base, mods, kw, steps = parse_variant(name, args)
+    t0, prev = time.time(), None
+    for i in range(len(steps)):
+        out = model_dir(work, seed, mods, steps[:i+1])
         if not (out/"model.safetensors").exists():
-            rows = real_rows(m, sources.split("+"))
-            cfg = TrainConfig.for_profile("cpu", epochs=epochs, pretrained=str(prev) if prev else "none", **GZ_IMAGE, **kw)
+            rows = real_rows(m, steps[i][0].split("+"))
+            cfg = TrainConfig.for_profile("cpu", epochs=steps[i][1], pretrained=str(prev) if prev else "none",
+                                          **(GZ_IMAGE | kw))
             train(rows, store, out, cfg, seed=seed, force=True, progress=False, lr_find=False)
         prev = out
-    res = score_real(out, m, store)
+    res = score_real(out, m, store, split=args.split)
     return dict(variant=name, seed=seed, steps=[dict(sources=s, epochs=e) for s, e in steps],
                 seconds=round(time.time() - t0, 1), **res)
+
+
+def ensemble_score(name:str, seeds:list, m:pd.DataFrame, store:str, work:Path, args) -> dict:
+    "The seeds' models of one variant as one ensemble: their D4-averaged probabilities averaged again."
+    from cosmic_morph.models.core import load_model
+    from cosmic_morph.evaluate import split_logits, classification_metrics
+    _, mods, _, steps = parse_variant(name, args)
+    rows, probs = real_rows(m, "gz2", args.split), []
+    for seed in seeds:
+        model = load_model(model_dir(work, seed, mods, steps))
+        probs.append(split_logits(model, rows, store, progress=False).softmax(-1).mean(0))
+    classes = model.config["classes"]
+    pred = [classes[i] for i in torch.stack(probs).mean(0).argmax(1).tolist()]
+    res = classification_metrics(rows["label"].tolist(), pred, sorted(set(classes) | set(rows["label"])))
+    return dict(variant=f"{name}_ens{len(seeds)}", seed=",".join(map(str, seeds)),
+                steps=[dict(sources=s, epochs=e) for s, e in steps], tta=True, **res)
 
 
 def rescore(a, m:pd.DataFrame, store:str, work:Path):
@@ -72,17 +116,20 @@ def rescore(a, m:pd.DataFrame, store:str, work:Path):
     done = json.loads(Path(a.out).read_text())
     results = []
     for r in done["results"]:
-        base = r["variant"].replace("_nod4", "").replace("_noweights", "")
-        chain = r["variant"].removeprefix(base) + "".join(f"-{s['sources']}{s['epochs']}" for s in r["steps"])
-        res = score_real(work/f"s{r['seed']}{chain}", m, store, split=a.rescore)
+        if "_ens" in r["variant"]: continue
+        _, mods, _, steps = parse_variant(r["variant"], a)
+        steps = [(s["sources"], s["epochs"]) for s in r["steps"]]
+        res = score_real(model_dir(work, r["seed"], mods, steps), m, store, split=a.rescore)
         results.append(dict(variant=r["variant"], seed=r["seed"], steps=r["steps"], **res))
         print(json.dumps({k: results[-1][k] for k in ("variant", "seed", "n", "accuracy", "macro_f1")}), flush=True)
     out = Path(a.out).with_name(f"real_galaxies_{a.rescore}.json")
+    old = json.loads(out.read_text())["results"] if out.exists() else []
+    keep = [x for x in old if (x["variant"], x["seed"]) not in {(r["variant"], r["seed"]) for r in results}]
     out.write_text(json.dumps(dict(
         command="python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:]),
         what=f"the models of real_galaxies.json scored on the GZ2 {a.rescore} galaxies (choices are made here, not on test)",
         machine=f"{os.cpu_count()}-core CPU, no GPU", date=datetime.date.today().isoformat(),
-        split=dict(ratios=REAL_SPLIT, seed=42, split=a.rescore), results=results), indent=1))
+        split=dict(ratios=REAL_SPLIT, seed=42, split=a.rescore), results=keep + results), indent=1))
 
 
 def main():
@@ -92,10 +139,14 @@ def main():
     p.add_argument("--epochs", type=int, default=None); p.add_argument("--gz1-epochs", type=int, default=None)
     p.add_argument("--synth-epochs", type=int, default=10); p.add_argument("--gz1-cap", type=int, default=None)
     p.add_argument("--synthetic-n", type=int, default=600); p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--work", default="/tmp/cm-real"); p.add_argument("--out", default=str(ROOT/"benchmarks/results/real_galaxies.json"))
+    p.add_argument("--work", default="/tmp/cm-real"); p.add_argument("--out", default=None)
+    p.add_argument("--split", default="test", help="the GZ2 split to score: test, or valid while choosing a recipe "
+                   "(then the results go to real_galaxies_valid.json unless --out says otherwise)")
+    p.add_argument("--ensemble", action="store_true", help="also score each variant's seeds as one ensemble")
     p.add_argument("--rescore", default=None,
                    help="score the final models already in --work on this split (e.g. valid) into real_galaxies_<split>.json")
     a = p.parse_args()
+    a.out = a.out or str(ROOT/"benchmarks/results"/("real_galaxies.json" if a.split == "test" else f"real_galaxies_{a.split}.json"))
     if not SHARED.exists(): sys.exit(f"{SHARED}: the real data folder is absent (see data/README.md); nothing to measure")
     from cosmic_morph.config import RunConfig
     r = RunConfig.for_profile("cpu")
@@ -107,17 +158,19 @@ def main():
     out = Path(a.out); old = json.loads(out.read_text()) if out.exists() else {}
     results, cmd = old.get("results", []), "python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:])
     commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]   # every run that wrote here
-    for seed in map(int, a.seeds.split(",")):
-        for v in a.variants.split(","):
-            res = run_variant(v, m, store, work, seed, a)
-            print(json.dumps({k: res[k] for k in ("variant", "seed", "accuracy", "macro_f1", "seconds")}), flush=True)
-            results = [x for x in results if not (x["variant"] == v and x["seed"] == seed)] + [res]
-            out.write_text(json.dumps(dict(
-                command="; ".join(commands),
-                machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
-                platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
-                split=dict(ratios=REAL_SPLIT, seed=42, n_test=int((real_rows(m, ["gz2"], split="test")).shape[0])),
-                results=results), indent=1))
+    seeds = list(map(int, a.seeds.split(",")))
+    jobs = [(v, s) for s in seeds for v in a.variants.split(",")]
+    if a.ensemble: jobs += [(v, None) for v in a.variants.split(",")]
+    for v, seed in jobs:
+        res = run_variant(v, m, store, work, seed, a) if seed is not None else ensemble_score(v, seeds, m, store, work, a)
+        print(json.dumps({k: res.get(k) for k in ("variant", "seed", "accuracy", "macro_f1", "seconds")}), flush=True)
+        results = [x for x in results if not (x["variant"] == res["variant"] and x["seed"] == res["seed"])] + [res]
+        out.write_text(json.dumps(dict(
+            command="; ".join(commands),
+            machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
+            platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
+            split=dict(ratios=REAL_SPLIT, seed=42, **{f"n_{a.split}": int(len(real_rows(m, ["gz2"], split=a.split)))}),
+            results=results), indent=1))
 
 
 if __name__ == "__main__": main()

@@ -75,7 +75,7 @@ def fit_phases(learn:Learner, cfg:TrainConfig, pretrained, folder:Path, state:di
     learn.unfreeze()
     if state["phase"] == "fine_tune": load_checkpoint(folder, learn)
     elif lr_find and state["phase"] is None: _lr_finder(learn, out)
-    lr = slice(cfg.lr/100, cfg.lr) if pretrained else cfg.lr
+    lr = slice(cfg.lr * cfg.body_lr, cfg.lr) if pretrained else cfg.lr
     fit_phase(learn, "fine_tune", cfg.epochs, lr, folder, state, cfg.patience, cfg.wd)
 
 # %% ../nbs/07g_train.ipynb #1217aaef
