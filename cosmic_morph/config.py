@@ -115,6 +115,8 @@ class TrainConfig(Config):
     epochs: int = setting("fine-tuning epochs", ge=1, smoke=1, cpu=16, gpu=40)
     freeze_epochs: int = setting("epochs training the head on a frozen pretrained body", ge=0, default=1, gpu=2)
     lr: float = setting("peak learning rate of the one-cycle schedule", gt=0, default=3e-3, gpu=2e-3)
+    body_lr: float = setting("a pretrained body's earliest layers learn at this fraction of `lr` when fine-tuning",
+                             gt=0, le=1, default=0.01)
     wd: float|None = setting("weight decay (None: fastai's 0.01)", ge=0, default=0.1, smoke=None)
     opt: str = setting("optimizer: fastai's Adam or torch's AdamW (faster on CUDA)", default="adam", gpu="adamw",
                        choices=OPTIMIZERS)
@@ -136,6 +138,8 @@ class CaptionConfig(Config):
     "How the caption model is built and trained."
     n_images: int = setting("synthetic galaxies rendered when no store is given", ge=1, smoke=40, cpu=600, gpu=8000)
     image_size: int = setting("encoder input side in pixels", ge=8, le=2048, smoke=32, cpu=64, gpu=128)
+    center_crop: float = setting("central fraction of each image the encoder sees (a classifier encoder: its own)",
+                                 gt=0, le=1, default=1.0)
     encoder: str = setting("timm architecture or classifier model folder", smoke="resnet10t", cpu="resnet18",
                            gpu="resnet50")
     encoder_epochs: int = setting("epochs pretraining the encoder on the vote fractions", ge=0, smoke=1, cpu=6, gpu=15)

@@ -41,7 +41,7 @@ def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> 
     name, extra, sub = _step(step)
     r = RunConfig.for_profile(profile)
     offer = dict(profile=profile, store=store, run_dir=str(Path(run_dir)/sub) if sub else run_dir, seed=seed,
-                 per_class=r.per_class or 0, synthetic_n=r.synthetic_n, synthetic_size=r.synthetic_size,
+                 per_class=r.per_class, synthetic_n=r.synthetic_n, synthetic_size=r.synthetic_size,
                  train_processes=r.train_processes,
                  **{k: v(r, run_dir) if callable(v) else v for k, v in extra.items()})   # callables: (RunConfig, run folder)
     declared = notebook_parameters(name)
@@ -59,7 +59,8 @@ def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
             ("03f_real_galaxies", dict(gz2=str(gz2), gz1=str(gz1) if gz1 else "none"), ""), "05_eda", "06_split",
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate", *pre,
             ("07g_train", dict(gz5, sources="gz2", epochs=lambda r, run: r.gz2_epochs, pretrained=start), "gz5"),
-            ("08b_evaluate", dict(sources="gz2"), "gz5"), ("09h_captioning", {}, "captioning"), "10_cli"]
+            ("08b_evaluate", dict(sources="gz2"), "gz5"),
+            ("09h_captioning", dict(center_crop=GZ_IMAGE["center_crop"]), "captioning"), "10_cli"]   # the galaxy, not its field
 
 # %% ../nbs/11_pipeline.ipynb #b3f80661
 def profile_record(profile:str) -> dict:

@@ -30,7 +30,9 @@ def create_encoder(arch:str) -> nn.Module:
     try: return create_body(arch)
     except ValueError as e: raise ValueError(f"unknown encoder architecture {arch!r}") from None
 
-def encoder_from_spec(encoder:str, image_size:int|None=None) -> tuple:
+def encoder_from_spec(encoder:str, image_size:int|None=None,
+                      center_crop:float=1.0 # central fraction of each image the encoder sees (a classifier: its own)
+                     ) -> tuple:
     "(`nn.Module`, spec) for a timm architecture name or a classifier folder written by `train`."
     p = Path(encoder)
     if p.is_dir():
@@ -38,10 +40,11 @@ def encoder_from_spec(encoder:str, image_size:int|None=None) -> tuple:
         enc = create_encoder(cfg["arch"]); enc.load_state_dict(clf[0].state_dict())
         get_logger().info(f"encoder: body of the classifier in {p} ({cfg['arch']}, {cfg['image_size']} px)")
         return enc, dict(arch=cfg["arch"], source=str(p), image_size=cfg["image_size"], mean=cfg["mean"],
-                         std=cfg["std"])
+                         std=cfg["std"], center_crop=float(cfg.get("center_crop") or 1.0))
     if "/" in encoder or encoder.startswith("."): raise FileNotFoundError(f"{p}: encoder folder not found")
     get_logger().info(f"encoder {encoder}: no pretrained weights on disk, starting from random initialisation")
-    return create_encoder(encoder), dict(arch=encoder, source="timm", image_size=image_size, mean=None, std=None)
+    return create_encoder(encoder), dict(arch=encoder, source="timm", image_size=image_size, mean=None, std=None,
+                                         center_crop=float(center_crop))
 
 def feature_grid(encoder:nn.Module, x:torch.Tensor, grid:int) -> torch.Tensor:
     "Encoder features of a normalised batch `x` as `(B, L, C)`, average-pooled to at most `grid`×`grid` positions."
@@ -51,11 +54,13 @@ def feature_grid(encoder:nn.Module, x:torch.Tensor, grid:int) -> torch.Tensor:
     return fmap.flatten(2).transpose(1, 2)
 
 # %% ../../nbs/09c_caption_encoder.ipynb #01df3247
-def images_tensor(store:ImageStore|str, uris:list, size:int, progress:bool=True) -> torch.Tensor:
+def images_tensor(store:ImageStore|str, uris:list, size:int, progress:bool=True,
+                  center_crop:float=1.0 # central fraction of each image kept before resizing
+                 ) -> torch.Tensor:
     "The images at `uris` as a uint8 tensor `(N, 3, size, size)`."
     store = as_store(store)
     it = tqdm(uris, desc="load images", unit="img", leave=False) if progress else uris
-    arrays = np.stack([load_rgb(store.read_bytes(u), size) for u in it])
+    arrays = np.stack([load_rgb(store.read_bytes(u), size, center_crop) for u in it])
     return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
 
 def normalise(x:torch.Tensor, mean, std) -> torch.Tensor:
@@ -89,7 +94,8 @@ def compute_features(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     it = range(0, len(todo), batch_size)
     for b in (tqdm(it, desc="features", unit="batch", leave=False) if progress else it):
         idx = todo[b:b + batch_size]
-        x = images_tensor(store, list(rows["uri"].iloc[idx]), spec["image_size"], progress=False).to(dev)
+        x = images_tensor(store, list(rows["uri"].iloc[idx]), spec["image_size"], progress=False,
+                          center_crop=spec.get("center_crop", 1.0)).to(dev)
         x = normalise(x, spec["mean"], spec["std"])
         f = torch.stack([feature_grid(encoder, v, grid) for v in d4_views(x, views)], 1).half().cpu()
         cached.update({shas[i]: f[j].contiguous() for j, i in enumerate(idx)})

@@ -67,11 +67,12 @@ def _trim(tokens:torch.Tensor) -> torch.Tensor:
 # %% ../../nbs/09h_captioning.ipynb #1b90d1fa
 def _encoder_for(cfg:CaptionConfig, store:ImageStore|str, rows:pd.DataFrame, seed:int) -> tuple:
     "The encoder named by `cfg.encoder` and its spec, with the channel statistics of up to 256 `rows` if it has none."
-    enc, spec = encoder_from_spec(cfg.encoder, cfg.image_size)
+    enc, spec = encoder_from_spec(cfg.encoder, cfg.image_size, cfg.center_crop)
     if spec["mean"] is None:
         from cosmic_morph.data.images import channel_stats, image_cache     # statistics of up to 256 training images
         take = rows.sample(min(256, len(rows)), random_state=seed)
-        spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], progress=False))
+        spec["mean"], spec["std"] = channel_stats(image_cache(store, take, spec["image_size"], spec["center_crop"],
+                                                              progress=False))
     return enc, spec
 
 def _vote_groups(rows:pd.DataFrame, vote_loss:str) -> list|None:
@@ -200,7 +201,8 @@ def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, meth
     spec, out = model.config["encoder"], []
     it = range(0, len(rows), batch_size)
     for b in (tqdm(it, desc=f"caption ({method})", leave=False) if progress else it):
-        x = images_tensor(store, list(rows["uri"].iloc[b:b + batch_size]), spec["image_size"], progress=False)
+        x = images_tensor(store, list(rows["uri"].iloc[b:b + batch_size]), spec["image_size"], progress=False,
+                          center_crop=spec.get("center_crop", 1.0))   # captioners saved before it: whole frame
         out += model.caption(normalise(x, spec["mean"], spec["std"]), method=method, **kwargs)
     return out
 
