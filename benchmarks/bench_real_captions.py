@@ -72,7 +72,8 @@ def main():
     m = load_manifest(store)
     gz2 = real_rows(m, "gz2").reset_index(drop=True)
     out = Path(a.out); old = json.loads(out.read_text()) if out.exists() else {}
-    results = old.get("results", [])
+    results, cmd = old.get("results", []), "python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:])
+    commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]   # every run that wrote here
     for seed in map(int, a.seeds.split(",")):
         for v in a.variants.split(","):
             r = run(v, seed, gz2, store, work)
@@ -80,7 +81,7 @@ def main():
                                                            for k, s in r["scores"].items()})), flush=True)
             results = [x for x in results if not (x["variant"] == v and x["seed"] == seed)] + [r]
             out.write_text(json.dumps(dict(
-                command="python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:]),
+                command="; ".join(commands),
                 machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
                 platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
                 split=dict(ratios=REAL_SPLIT, seed=42), results=results), indent=1))
