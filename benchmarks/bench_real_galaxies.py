@@ -97,18 +97,10 @@ def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) 
 
 def ensemble_score(name:str, seeds:list, m:pd.DataFrame, store:str, work:Path, args) -> dict:
     "The seeds' models of one variant as one ensemble: their D4-averaged probabilities averaged again."
-    from cosmic_morph.models.core import load_model
-    from cosmic_morph.evaluate import split_logits, classification_metrics
     _, mods, _, steps = parse_variant(name, args)
-    rows, probs = real_rows(m, "gz2", args.split), []
-    for seed in seeds:
-        model = load_model(model_dir(work, seed, mods, steps))
-        probs.append(split_logits(model, rows, store, progress=False).softmax(-1).mean(0))
-    classes = model.config["classes"]
-    pred = [classes[i] for i in torch.stack(probs).mean(0).argmax(1).tolist()]
-    res = classification_metrics(rows["label"].tolist(), pred, sorted(set(classes) | set(rows["label"])))
+    res = score_real([model_dir(work, seed, mods, steps) for seed in seeds], m, store, split=args.split)
     return dict(variant=f"{name}_ens{len(seeds)}", seed=",".join(map(str, seeds)),
-                steps=[dict(sources=s, epochs=e) for s, e in steps], tta=True, **res)
+                steps=[dict(sources=s, epochs=e) for s, e in steps], **res)
 
 
 def rescore(a, m:pd.DataFrame, store:str, work:Path):

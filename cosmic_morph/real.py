@@ -134,17 +134,19 @@ def real_rows(manifest:pd.DataFrame, sources:list|str, split:str|list|None=None)
                                        + (f" in split {split}" if split is not None else ""))
     return rows.reset_index(drop=True)
 
-def score_real(model, # a model folder or a loaded model
+def score_real(model, # a model folder or a loaded model, or a list of them: an ensemble (probabilities averaged)
                manifest:pd.DataFrame, store:ImageStore|str, source:str="gz2", split:str="test",
                tta:bool=True, progress:bool=False) -> dict:
     "Accuracy, macro-F1, per-class table and confusion of `model` on `source`'s `split` rows (D4 TTA by default)."
     from cosmic_morph.models.core import load_model
     from cosmic_morph.evaluate import split_logits, classification_metrics
-    model = load_model(model) if not hasattr(model, "config") else model
+    import torch
+    models = [load_model(m) if not hasattr(m, "config") else m for m in (model if isinstance(model, list) else [model])]
+    classes = models[0].config["classes"]
+    if any(m.config["classes"] != classes for m in models): raise ValueError("an ensemble's models have different classes")
     rows = real_rows(manifest, source, split)
-    classes = model.config["classes"]
-    probs = split_logits(model, rows, store, tta=tta, progress=progress).softmax(-1).mean(0)
-    pred = [classes[i] for i in probs.argmax(1).tolist()]
+    probs = torch.stack([split_logits(m, rows, store, tta=tta, progress=progress).softmax(-1).mean(0) for m in models])
+    pred = [classes[i] for i in probs.mean(0).argmax(1).tolist()]
     labels = sorted(set(classes) | set(rows["label"]))
     out = classification_metrics(rows["label"].tolist(), pred, labels)
     out["confusion"] = pd.crosstab(rows["label"], pd.Series(pred, name="pred")).to_dict()
