@@ -24,7 +24,7 @@ from cosmic_morph.data.images import channel_stats, image_cache
 from cosmic_morph.inference import d4_views
 from cosmic_morph.config import CaptionConfig
 from cosmic_morph.captioning.metrics import factual_scores
-from cosmic_morph.captioning.encoder import encoder_from_spec, images_tensor, normalise
+from cosmic_morph.captioning.encoder import encoder_from_spec, spec_images, normalise
 from cosmic_morph.captioning.pretrain import pretrain_encoder, VoteLoss
 from cosmic_morph.captioning.training import caption_rows
 
@@ -33,7 +33,7 @@ def predicted_votes(encoder, head, spec, store, rows, columns, vote_loss="questi
     "Vote fractions predicted for `rows` (softmax per question, or sigmoid for bce; mean over the 8 D4 views), as dicts."
     out, to_frac = [], VoteLoss(columns).fractions if vote_loss == "questions" else torch.sigmoid
     for b in range(0, len(rows), batch_size):
-        x = normalise(images_tensor(store, list(rows["uri"].iloc[b:b + batch_size]), spec["image_size"], progress=False), spec["mean"], spec["std"])
+        x = normalise(spec_images(store, list(rows["uri"].iloc[b:b + batch_size]), spec), spec["mean"], spec["std"])
         p = torch.stack([to_frac(head(encoder.forward_features(v).mean((-2, -1)))) for v in d4_views(x)]).mean(0)
         out += [dict(zip(columns, r.tolist())) for r in p]
     return out

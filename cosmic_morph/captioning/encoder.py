@@ -21,8 +21,8 @@ from ..models.core import load_model, create_body
 from ..inference import d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
-__all__ = ['create_encoder', 'encoder_from_spec', 'feature_grid', 'images_tensor', 'normalise', 'encoder_fingerprint',
-           'compute_features']
+__all__ = ['create_encoder', 'encoder_from_spec', 'feature_grid', 'images_tensor', 'spec_images', 'normalise',
+           'encoder_fingerprint', 'compute_features']
 
 # %% ../../nbs/09c_caption_encoder.ipynb #bffe68fb
 def create_encoder(arch:str) -> nn.Module:
@@ -63,6 +63,10 @@ def images_tensor(store:ImageStore|str, uris:list, size:int, progress:bool=True,
     arrays = np.stack([load_rgb(store.read_bytes(u), size, center_crop) for u in it])
     return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
 
+def spec_images(store:ImageStore|str, uris:list, spec:dict, progress:bool=False) -> torch.Tensor:
+    "`images_tensor` as the encoder of `spec` sees them: its size and centre crop (specs saved before it: whole frame)."
+    return images_tensor(store, uris, spec["image_size"], progress, spec.get("center_crop", 1.0))
+
 def normalise(x:torch.Tensor, mean, std) -> torch.Tensor:
     "uint8 `(N,3,H,W)` → float, scaled to 0-1 and normalised by per-channel `mean`/`std`."
     m = torch.tensor(mean, dtype=torch.float32, device=x.device)[:, None, None]
@@ -94,8 +98,7 @@ def compute_features(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     it = range(0, len(todo), batch_size)
     for b in (tqdm(it, desc="features", unit="batch", leave=False) if progress else it):
         idx = todo[b:b + batch_size]
-        x = images_tensor(store, list(rows["uri"].iloc[idx]), spec["image_size"], progress=False,
-                          center_crop=spec.get("center_crop", 1.0)).to(dev)
+        x = spec_images(store, list(rows["uri"].iloc[idx]), spec).to(dev)
         x = normalise(x, spec["mean"], spec["std"])
         f = torch.stack([feature_grid(encoder, v, grid) for v in d4_views(x, views)], 1).half().cpu()
         cached.update({shas[i]: f[j].contiguous() for j, i in enumerate(idx)})

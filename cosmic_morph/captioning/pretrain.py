@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..config import default_device
 from ..manifest import ImageStore
 from ..inference import d4_views
-from .encoder import images_tensor, normalise
+from .encoder import spec_images, normalise
 
 # %% auto #0
 __all__ = ['VOTE_LOSSES', 'VoteLoss', 'question_softmax', 'pretrain_encoder']
@@ -112,8 +112,7 @@ def pretrain_encoder(encoder:nn.Module, spec:dict, store:ImageStore|str, rows:pd
     if epochs <= 0: return ([], None) if return_head else []
     dev = torch.device(device or default_device()); torch.manual_seed(seed)
     y, kind = _targets(rows)
-    x = images_tensor(store, list(rows["uri"]), spec["image_size"], progress=progress,
-                      center_crop=spec.get("center_crop", 1.0))
+    x = spec_images(store, list(rows["uri"]), spec, progress=progress)
     head = nn.Linear(encoder.num_features, y.shape[1] if kind == "votes" else int(y.max()) + 1)
     model = nn.Sequential(encoder, head).to(dev).train()
     loss_fn = _pretrain_loss(kind, rows, vote_loss)

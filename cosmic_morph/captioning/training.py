@@ -16,7 +16,7 @@ from ..config import CaptionConfig, seed_everything, default_device, get_logger
 from ..manifest import ImageStore
 from ..inference import read_image, preprocess, to_rgb
 from .vocab import Vocab, PAD
-from .encoder import encoder_from_spec, compute_features, images_tensor, normalise
+from .encoder import encoder_from_spec, compute_features, spec_images, normalise
 from .pretrain import VoteLoss, pretrain_encoder, _vote_columns
 from .decoder import CaptionDecoder, decoder_loss, torch_threads
 from .model import Captioner, save_captioner, load_captioner, _check_method
@@ -201,8 +201,7 @@ def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, meth
     spec, out = model.config["encoder"], []
     it = range(0, len(rows), batch_size)
     for b in (tqdm(it, desc=f"caption ({method})", leave=False) if progress else it):
-        x = images_tensor(store, list(rows["uri"].iloc[b:b + batch_size]), spec["image_size"], progress=False,
-                          center_crop=spec.get("center_crop", 1.0))   # captioners saved before it: whole frame
+        x = spec_images(store, list(rows["uri"].iloc[b:b + batch_size]), spec)
         out += model.caption(normalise(x, spec["mean"], spec["std"]), method=method, **kwargs)
     return out
 
