@@ -24,21 +24,29 @@ from .models.core import commit_files, committed_bytes
 from .data.loaders import class_weights
 
 # %% auto #0
-__all__ = ['imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'DeviceAvgSmoothLoss', 'KeepLossOnDevice',
-           'LazyProgressCallback', 'async_loop', 'DataParallelTrainer', 'classifier_learner']
+__all__ = ['SoftCrossEntropyLossFlat', 'imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'DeviceAvgSmoothLoss',
+           'KeepLossOnDevice', 'LazyProgressCallback', 'async_loop', 'DataParallelTrainer', 'classifier_learner']
 
 # %% ../nbs/07f_learner.ipynb #6c73f781
+class SoftCrossEntropyLossFlat(CrossEntropyLossFlat):
+    "fastai's `CrossEntropyLossFlat`, which also takes class probabilities (N×C float targets: soft labels)."
+    def __call__(self, inp, targ, **kwargs):
+        if targ.is_floating_point() and targ.ndim == 2: return self.func(inp.float(), targ)   # torch's CE takes both
+        return super().__call__(inp, targ, **kwargs)
+
 def imbalance_loss(imbalance:str, # none | weighted | sampler | focal
                    y_train=None, n_classes:int|None=None, device=None,
-                   label_smoothing:float=0.0): # cross-entropy only
+                   label_smoothing:float=0.0, # cross-entropy only
+                   soft:bool=False): # the training targets are class probabilities (cross-entropy only)
     "The loss function for an `imbalance` strategy."
     if imbalance not in IMBALANCE:
         raise ValueError(f"unknown imbalance {imbalance!r}: choose one of {', '.join(IMBALANCE)}")
     if imbalance == "focal":
-        if label_smoothing: raise ValueError("label_smoothing applies to cross-entropy, not to imbalance='focal'")
+        for name, on in (("label_smoothing", label_smoothing), ("soft_labels", soft)):
+            if on: raise ValueError(f"{name} applies to cross-entropy, not to imbalance='focal'")
         return FocalLossFlat(gamma=2.0)
     w = class_weights(y_train, n_classes).to(device or "cpu") if imbalance == "weighted" else None
-    return CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing)
+    return SoftCrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing)
 
 # %% ../nbs/07f_learner.ipynb #09a64592
 def optimizer(name:str): # `adam` (fastai's) or `adamw` (torch's, same hyper-parameters)
@@ -160,7 +168,8 @@ def classifier_learner(dls, # `DataLoaders` from `manifest_dataloaders`
                        device, progress:bool=True) -> Learner:
     "A fastai `Learner` for `model` on `dls` set up as `cfg` says."
     opt_func = optimizer(cfg.opt)
-    loss = imbalance_loss(cfg.imbalance, dls.train_ds.y, len(dls.vocab), device, cfg.label_smoothing)
+    loss = imbalance_loss(cfg.imbalance, dls.train_ds.labels, len(dls.vocab), device, cfg.label_smoothing,
+                          soft=dls.train_ds.y.is_floating_point())
     learn = Learner(dls, model, loss_func=loss,
                     splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out,
                     model_dir="checkpoint", opt_func=opt_func)

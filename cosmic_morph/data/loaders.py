@@ -8,7 +8,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/loaders.html.md"""
 # %% ../../nbs/07c_loaders.ipynb #1baa7d00
 from __future__ import annotations
 import math
-import pandas as pd
+import numpy as np, pandas as pd
 import torch
 from fastai.vision.all import DataLoader, DataLoaders, to_detach, apply
 from fastcore.basics import patch_to
@@ -17,9 +17,10 @@ from ..config import TrainConfig, default_device
 from ..manifest import ImageStore
 from .images import image_cache, channel_stats
 from .d4 import BatchD4Normalize
+from ..ingest.gz_votes import GZ5_CLASSES, VOTE_COLUMNS, vote_col, gz5_soft_labels
 
 # %% auto #0
-__all__ = ['training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'data_device', 'class_weights',
+__all__ = ['training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'data_device', 'class_weights', 'soft_targets',
            'manifest_dataloaders']
 
 # %% ../../nbs/07c_loaders.ipynb #7a691a49
@@ -36,8 +37,11 @@ def training_rows(manifest:pd.DataFrame, taxonomy:str|None=None) -> pd.DataFrame
 
 # %% ../../nbs/07c_loaders.ipynb #fc10801d
 class TensorDataset(torch.utils.data.Dataset):
-    "Images `x` (uint8 N×3×H×W) and integer labels `y` (kept on `x`'s device) as `(x[i], y[i])` items."
-    def __init__(self, x, y): self.x, self.y = x, torch.as_tensor(y, device=x.device)
+    "Images `x` (uint8 N×3×H×W) and targets `y` (kept on `x`'s device) as `(x[i], y[i])` items."
+    def __init__(self, x, y, labels=None):
+        "`y`: integer labels, or class probabilities (N×C floats) whose integer `labels` are given too."
+        self.x, self.y = x, torch.as_tensor(y, device=x.device)
+        self.labels = self.y if labels is None else torch.as_tensor(labels)
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return self.x[i], self.y[i]
 
@@ -107,6 +111,25 @@ def class_weights(y, n_classes:int) -> torch.Tensor:
     counts = torch.bincount(torch.as_tensor(y), minlength=n_classes).double().clamp_min(1)
     return (len(y) / (n_classes * counts)).float()
 
+# %% ../../nbs/07c_loaders.ipynb #2420049f
+def soft_targets(rows:pd.DataFrame, # Manifest rows with `label` and, where known, the `vote_*` columns
+                 vocab:list, # the classes, in the model's order
+                 temperature:float) -> np.ndarray:
+    "Class probabilities (N×C float32) for `rows`: soft Galaxy Zoo labels from their votes, one-hot without them."
+    extra = set(vocab) - set(GZ5_CLASSES)
+    if extra: raise ValueError(f"soft_labels={temperature} needs Galaxy Zoo five-class labels; got {sorted(extra)}")
+    out = np.eye(len(vocab), dtype=np.float32)[rows["label"].map(vocab.index).to_numpy()]
+    cols = [c for c in VOTE_COLUMNS if c in rows.columns]
+    has = rows[cols].notna().all(axis=1).to_numpy() if cols else np.zeros(len(rows), bool)
+    if has.any():
+        p = gz5_soft_labels(rows.loc[has, cols].reindex(columns=VOTE_COLUMNS, fill_value=0.0), temperature)
+        p = p[vocab].to_numpy(np.float32)
+        total = p.sum(1, keepdims=True)
+        keep = total[:, 0] > 1e-6                     # all the mass on classes this training set lacks: stay one-hot
+        idx = np.flatnonzero(has)[keep]
+        out[idx] = p[keep] / total[keep]
+    return out
+
 # %% ../../nbs/07c_loaders.ipynb #4f2fef50
 def _train_dl(ds, y, n_classes:int, cfg:TrainConfig, tfm, **kw):
     "The training loader: shuffled, last partial batch dropped, class-balanced when `cfg.imbalance == 'sampler'`."
@@ -125,10 +148,11 @@ def manifest_dataloaders(manifest:pd.DataFrame, # rows with split train/valid ar
     x = image_cache(store, rows, cfg.image_size, cfg.center_crop, progress, cfg.channels)
     y = rows["label"].map({c: i for i, c in enumerate(vocab)}).to_numpy()
     tr, va = (~rows.is_valid).to_numpy(), rows.is_valid.to_numpy()
+    y_fit = soft_targets(rows[tr], vocab, cfg.soft_labels) if cfg.soft_labels else y[tr]
     if mean is None: mean, std = channel_stats(x[tr])
     device = device or default_device()
     xd = data_device(x.numel() * x.element_size(), device)
-    ds_tr, ds_va = TensorDataset(x[tr].to(xd), y[tr]), TensorDataset(x[va].to(xd), y[va])
+    ds_tr, ds_va = TensorDataset(x[tr].to(xd), y_fit, labels=y[tr]), TensorDataset(x[va].to(xd), y[va])
     kw = dict(bs=cfg.batch_size, num_workers=cfg.num_workers, device=device)
     train_dl = _train_dl(ds_tr, y[tr], len(vocab), cfg, BatchD4Normalize(mean, std, augment=cfg.augment), **kw)
     valid_dl = TensorDL(ds_va, shuffle=False, after_batch=BatchD4Normalize(mean, std), **kw)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['GZ2_TASKS', 'GZ2_TREE', 'VOTE_COLUMNS', 'GZ5_CLASSES', 'WILLETT_THRESHOLDS', 'vote_col', 'gz5_labels']
+__all__ = ['GZ2_TASKS', 'GZ2_TREE', 'VOTE_COLUMNS', 'GZ5_CLASSES', 'WILLETT_THRESHOLDS', 'vote_col', 'gz5_labels',
+           'gz5_soft_labels']
 
 # %% ../../nbs/03a_gz_votes.ipynb #7e04d456
 GZ2_TASKS = {  # task -> its answers, in Hart et al. 2016 column order (a35 does not exist)
@@ -43,20 +44,41 @@ def vote_col(task:str, answer:str) -> str:
 # %% ../../nbs/03a_gz_votes.ipynb #d4084aa2
 WILLETT_THRESHOLDS = dict(smooth=0.8, features=0.430, edgeon=0.8, not_edgeon=0.715, spiral=0.8, odd=0.420, merger=0.8)
 
-def gz5_labels(votes:pd.DataFrame, # columns named by `VOTE_COLUMNS` (conditional fractions in [0, 1])
-               thresholds:dict|None=None # override any of `WILLETT_THRESHOLDS`
-              ) -> pd.Series:
-    "Label each row spiral / elliptical / edge-on / merger / ambiguous with the Willett et al. 2013 rules."
+def _willett_fractions(votes:pd.DataFrame, thresholds:dict|None) -> tuple:
+    "The seven fractions the rules read, as arrays, and the thresholds with any overrides (both checked)."
     th = {**WILLETT_THRESHOLDS, **(thresholds or {})}
     unknown = set(th) - set(WILLETT_THRESHOLDS)
     if unknown: raise ValueError(f"unknown threshold(s) {sorted(unknown)}: choose from {sorted(WILLETT_THRESHOLDS)}")
     need = [vote_col(*c) for c in [("t01","a01"),("t01","a02"),("t02","a04"),("t02","a05"),("t04","a08"),("t06","a14"),("t08","a24")]]
     missing = [c for c in need if c not in votes.columns]
     if missing: raise ValueError(f"vote columns missing: {', '.join(missing)}")
-    v = votes[need].astype(float).to_numpy()
-    smooth, feat, edge, not_edge, spiral, odd, merger = v.T
+    return votes[need].astype(float).to_numpy().T, th
+
+def gz5_labels(votes:pd.DataFrame, # columns named by `VOTE_COLUMNS` (conditional fractions in [0, 1])
+               thresholds:dict|None=None # override any of `WILLETT_THRESHOLDS`
+              ) -> pd.Series:
+    "Label each row spiral / elliptical / edge-on / merger / ambiguous with the Willett et al. 2013 rules."
+    (smooth, feat, edge, not_edge, spiral, odd, merger), th = _willett_fractions(votes, thresholds)
     conds = [(odd > th["odd"]) & (merger >= th["merger"]),
              (feat > th["features"]) & (edge >= th["edgeon"]),
              (feat > th["features"]) & (not_edge > th["not_edgeon"]) & (spiral >= th["spiral"]),
              smooth >= th["smooth"]]
     return pd.Series(np.select(conds, ["merger", "edge-on", "spiral", "elliptical"], "ambiguous"), index=votes.index, name="label")
+
+# %% ../../nbs/03a_gz_votes.ipynb #e0072d14
+def gz5_soft_labels(votes:pd.DataFrame, # columns named by `VOTE_COLUMNS` (conditional fractions in [0, 1])
+                    temperature:float=0.05, # width of each threshold's sigmoid, in vote fraction
+                    thresholds:dict|None=None # override any of `WILLETT_THRESHOLDS`
+                   ) -> pd.DataFrame:
+    "Each row's probability of each of `GZ5_CLASSES` under the Willett et al. 2013 rules with sigmoid thresholds."
+    if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    (smooth, feat, edge, not_edge, spiral, odd, merger), th = _willett_fractions(votes, thresholds)
+    def above(x, t): return 1 / (1 + np.exp(-(x - th[t]) / temperature))
+    rules = {"merger": above(odd, "odd") * above(merger, "merger"),
+             "edge-on": above(feat, "features") * above(edge, "edgeon"),
+             "spiral": above(feat, "features") * above(not_edge, "not_edgeon") * above(spiral, "spiral"),
+             "elliptical": above(smooth, "smooth")}
+    left, p = np.ones(len(votes)), {}
+    for c, r in rules.items(): p[c], left = left * r, left * (1 - r)   # a rule takes its share of what earlier rules left
+    p["ambiguous"] = left
+    return pd.DataFrame(p, index=votes.index)[GZ5_CLASSES]
