@@ -38,6 +38,22 @@ def test_gz2_all_700_real_rows(tmp_path):
     filled = [x for x in metas if "filled_from_weighted_fraction" in x]
     assert len(filled) == 1 and len(filled[0]["filled_from_weighted_fraction"]) == 4
 
+def test_gz2_soft_labels_on_the_real_votes():
+    "The soft Willett rules on the 700 real vote rows: distributions, the hard labels when cold, spread when warm."
+    from cosmic_morph.ingest.gz_votes import gz5_soft_labels
+    from cosmic_morph.data.loaders import soft_targets
+    t, _ = read_gz2_table(GZ2/"gz2_hart16.csv", "debiased")
+    cols = hart16_vote_columns("debiased")
+    votes = t[list(cols)].rename(columns=cols).fillna(0.0)
+    hard = gz5_labels(votes)
+    cold, warm = gz5_soft_labels(votes, 1e-4), gz5_soft_labels(votes, 0.1)
+    assert np.allclose(cold.sum(axis=1), 1) and np.allclose(warm.sum(axis=1), 1)
+    assert (cold.idxmax(axis=1) == hard).mean() > 0.99                      # ties exactly on a threshold may differ
+    assert warm.max(axis=1).mean() < cold.max(axis=1).mean() - 0.05         # warm: near-threshold galaxies spread
+    rows = votes.assign(label=hard)
+    y = soft_targets(rows, sorted(GZ5_CLASSES), 0.1)
+    assert y.shape == (len(rows), 5) and np.allclose(y, warm[sorted(GZ5_CLASSES)].to_numpy(), atol=1e-6)
+
 def test_gz2_weighted_fraction_on_the_real_table(tmp_path):
     t, idc = read_gz2_table(GZ2/"gz2_hart16.csv", "weighted_fraction")
     cols = hart16_vote_columns("weighted_fraction")
