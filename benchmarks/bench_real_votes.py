@@ -7,6 +7,7 @@ the predicted fractions become a class through the same Willett rules as the lab
 losses; scored by its class head and by its vote head). Writes `benchmarks/results/real_votes.json`.
 
     python benchmarks/bench_real_votes.py --seeds 0,1,2
+    python benchmarks/bench_real_votes.py --seeds 0,1,2 --split valid --weights none   # as GZ_REAL trains, scored on valid
 """
 import sys, json, time, math, os, platform, datetime, argparse
 from pathlib import Path
@@ -26,6 +27,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--seeds", default="0"); ap.add_argument("--size", type=int, default=64)
 ap.add_argument("--crop", type=float, default=GZ_IMAGE["center_crop"]); ap.add_argument("--epochs", type=int, default=20)
 ap.add_argument("--modes", default="ce,votes,both"); ap.add_argument("--arch", default="d4cnn")
+ap.add_argument("--split", default="test", choices=["test", "valid"], help="the GZ2 galaxies scored (valid: choosing)")
+ap.add_argument("--weights", default="sqrt", choices=["sqrt", "none"],
+                help="class weights of the cross-entropy: sqrt of inverse frequency, or none (as GZ_REAL trains)")
 ap.add_argument("--work", default="/tmp/cm-votes"); ap.add_argument("--out", default=str(ROOT/"benchmarks/results/real_votes.json"))
 a = ap.parse_args()
 if not SHARED.exists(): sys.exit(f"{SHARED}: the real data folder is absent (see data/README.md); nothing to measure")
@@ -46,6 +50,8 @@ Y = torch.tensor([GZ5_CLASSES.index(l) for l in rows.label])
 tr, va, te = [np.where(rows.split == s)[0] for s in ("train", "valid", "test")]
 K = len(VOTE_COLUMNS); vl = VoteLoss(VOTE_COLUMNS)
 counts = np.bincount(Y[tr].numpy(), minlength=5); w = torch.tensor((counts.sum() / (5 * np.maximum(counts, 1))) ** 0.5, dtype=torch.float32)
+if a.weights == "none": w = None
+scored = te if a.split == "test" else va
 
 def run(mode, seed=0, bs=32, lr=3e-3):
     torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
@@ -68,9 +74,9 @@ def run(mode, seed=0, bs=32, lr=3e-3):
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
     net.eval()
     with torch.no_grad():
-        outs = torch.stack([net(v) for v in d4_views(norm(X[te]))]).mean(0)
+        outs = torch.stack([net(v) for v in d4_views(norm(X[scored]))]).mean(0)
     res = {}
-    y = Y[te].numpy()
+    y = Y[scored].numpy()
     if mode in ("ce", "both"):
         p = outs[:, K:].argmax(1).numpy()
         res["ce_head"] = dict(acc=float((p == y).mean()), f1=float(f1_score(y, p, average="macro", labels=range(5))))
@@ -79,17 +85,21 @@ def run(mode, seed=0, bs=32, lr=3e-3):
         lab = gz5_labels(pd.DataFrame(fr, columns=VOTE_COLUMNS))
         p = np.array([GZ5_CLASSES.index(l) for l in lab])
         res["willett"] = dict(acc=float((p == y).mean()), f1=float(f1_score(y, p, average="macro", labels=range(5))))
-        res["vote_mae"] = float(np.abs(fr - V[te].numpy()).mean())
-    return dict(mode=mode, seed=seed, size=size, crop=crop, epochs=epochs, arch=arch, seconds=round(time.time() - t0), **res)
+        res["vote_mae"] = float(np.abs(fr - V[scored].numpy()).mean())
+    return dict(mode=mode, seed=seed, size=size, crop=crop, epochs=epochs, arch=arch, split=a.split, weights=a.weights,
+                seconds=round(time.time() - t0), **res)
 
-out = Path(a.out); results = json.loads(out.read_text())["results"] if out.exists() else []
+out = Path(a.out); old = json.loads(out.read_text()) if out.exists() else {}
+results, cmd = old.get("results", []), "python benchmarks/bench_real_votes.py " + " ".join(sys.argv[1:])
+commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]   # every run that wrote here
 for seed in map(int, a.seeds.split(",")):
     for mode in modes:
         r = run(mode, seed); print(json.dumps(r), flush=True)
-        results = [x for x in results if (x["mode"], x["seed"], x["size"], x["crop"], x["epochs"], x["arch"])
-                   != (mode, seed, size, crop, epochs, arch)] + [r]
+        key = lambda x: (x["mode"], x["seed"], x["size"], x["crop"], x["epochs"], x["arch"], x.get("split", "test"),
+                         x.get("weights", "sqrt"))
+        results = [x for x in results if key(x) != key(r)] + [r]
         out.write_text(json.dumps(dict(
-            command="python benchmarks/bench_real_votes.py " + " ".join(sys.argv[1:]),
+            command="; ".join(commands),
             machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
             platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
             n=dict(train=len(tr), valid=len(va), test=len(te)), results=results), indent=1))
