@@ -19,7 +19,8 @@ Variants:
 - `…_nod4`: the same with plain (non-equivariant) ResNet instead of the D4 CNN; `…_noweights`: no class weights.
 - `…_px96`: 96-pixel images; `…_crop35`: the central 35 % of the frame; `…_ep40`: 40 epochs on GZ2;
   `…_ls10`: label smoothing 0.10; `…_blr100`: a pretrained body fine-tunes at 100 % of `lr` (default 1 %);
-  `…_soft5`: GZ2 rows train on their votes, the Willett rules with sigmoid thresholds of width 0.05 (`soft_labels`).
+  `…_soft5`: GZ2 rows train on their votes, the Willett rules with sigmoid thresholds of width 0.05 (`soft_labels`);
+  `…_vh100`: a second head learns the 37 vote fractions, its loss weighted 1.00 (`vote_head`).
   `…_ens3` (with `--ensemble`): the seeds' models averaged.
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ def build_store(work:Path, synthetic_n:int, gz1_cap:int|None) -> str:
     return store
 
 
-MODIFIERS = r"_(nod4|noweights|px\d+|crop\d+|ep\d+|ls\d+|blr\d+|soft\d+)"
+MODIFIERS = r"_(nod4|noweights|px\d+|crop\d+|ep\d+|ls\d+|blr\d+|soft\d+|vh\d+)"
 
 def parse_variant(name:str, a) -> tuple:
     "(base, modifiers, TrainConfig overrides, steps) of a variant name such as `real_noweights_px96`."
@@ -64,6 +65,7 @@ def parse_variant(name:str, a) -> tuple:
         elif m.startswith("ls"): kw["label_smoothing"] = int(m[2:]) / 100
         elif m.startswith("blr"): kw["body_lr"] = int(m[3:]) / 100
         elif m.startswith("soft"): kw["soft_labels"] = int(m[4:]) / 100
+        elif m.startswith("vh"): kw["vote_head"] = int(m[2:]) / 100
         elif m.startswith("ep"): epochs = int(m[2:])
     steps = {"real": [("gz2", epochs)], "gz1_zero": [("gz1", a.gz1_epochs)],
              "synth_zero": [("synthetic", a.synth_epochs)],

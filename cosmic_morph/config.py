@@ -125,6 +125,8 @@ class TrainConfig(Config):
                                      ge=0, lt=1, default=0.0)
     soft_labels: float = setting("Galaxy Zoo rows train on their votes: the Willett rules with sigmoid thresholds of "
                                  "this width (0: the hard labels)", ge=0, le=1, default=0.0)
+    vote_head: float = setting("weight of a second loss: a head beside the classifier learns each Galaxy Zoo row's "
+                               "vote fractions along the decision tree, as Zoobot does (0: off)", ge=0, default=0.0)
     patience: int|None = setting("early stopping: epochs without a better valid loss (None: off)", ge=1)
     mixed_precision: bool = setting("train in mixed precision on CUDA", default=False, gpu=True)
     num_threads: int|None = setting("torch CPU threads (None: every core)", ge=1, smoke=1, flag="--threads")

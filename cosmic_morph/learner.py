@@ -24,8 +24,9 @@ from .models.core import commit_files, committed_bytes
 from .data.loaders import class_weights
 
 # %% auto #0
-__all__ = ['SoftCrossEntropyLossFlat', 'imbalance_loss', 'optimizer', 'EpochCheckpoint', 'load_checkpoint', 'DeviceAvgSmoothLoss',
-           'KeepLossOnDevice', 'LazyProgressCallback', 'async_loop', 'DataParallelTrainer', 'classifier_learner']
+__all__ = ['SoftCrossEntropyLossFlat', 'imbalance_loss', 'VoteHead', 'VoteAuxLoss', 'split_with', 'optimizer', 'EpochCheckpoint',
+           'load_checkpoint', 'DeviceAvgSmoothLoss', 'KeepLossOnDevice', 'LazyProgressCallback', 'async_loop',
+           'DataParallelTrainer', 'classifier_learner']
 
 # %% ../nbs/07f_learner.ipynb #6c73f781
 class SoftCrossEntropyLossFlat(CrossEntropyLossFlat):
@@ -42,11 +43,43 @@ def imbalance_loss(imbalance:str, # none | weighted | sampler | focal
     if imbalance not in IMBALANCE:
         raise ValueError(f"unknown imbalance {imbalance!r}: choose one of {', '.join(IMBALANCE)}")
     if imbalance == "focal":
-        for name, on in (("label_smoothing", label_smoothing), ("soft_labels", soft)):
+        for name, on in (("label_smoothing", label_smoothing), ("soft_labels / vote_head", soft)):
             if on: raise ValueError(f"{name} applies to cross-entropy, not to imbalance='focal'")
         return FocalLossFlat(gamma=2.0)
     w = class_weights(y_train, n_classes).to(device or "cpu") if imbalance == "weighted" else None
     return SoftCrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing)
+
+# %% ../nbs/07f_learner.ipynb #8f982646
+class VoteHead(nn.Module):
+    "A linear layer on the features feeding `model`'s last `nn.Linear`: the vote logits of the latest forward pass."
+    def __init__(self, model:nn.Module, n_votes:int):
+        super().__init__()
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        if not last: raise ValueError(f"vote_head needs a model ending in nn.Linear; {type(model).__name__} has none")
+        self.linear, self.logits = nn.Linear(last[-1].in_features, n_votes), None
+        self.hook = last[-1].register_forward_hook(lambda m, inp, out: setattr(self, "logits", self.linear(inp[0])))
+
+class VoteAuxLoss:
+    "Class loss `ce`, plus `weight` × `VoteLoss` of `head`'s logits on targets that carry votes (N×(C+37) floats)."
+    def __init__(self, ce, head:VoteHead, n_classes:int, weight:float):
+        from cosmic_morph.captioning.pretrain import VoteLoss   # imported here: only vote_head runs need it
+        from cosmic_morph.ingest.gz_votes import VOTE_COLUMNS
+        self.ce, self.head, self.c, self.weight, self.votes = ce, head, n_classes, weight, VoteLoss(VOTE_COLUMNS)
+    def __call__(self, pred, targ):
+        if not (targ.is_floating_point() and targ.ndim == 2 and targ.shape[1] > self.c):
+            return self.ce(pred, targ)                                # validation: the labels alone
+        v = targ[:, self.c:]; has = ~v.isnan().any(1)
+        loss = self.ce(pred, targ[:, :self.c])
+        if has.any(): loss = loss + self.weight * self.votes(self.head.logits[has].float(), v[has])
+        return loss
+    def __getattr__(self, k):                                         # activation, decodes, …: the class loss's
+        if k.startswith("__") or k == "ce": raise AttributeError(k)
+        return getattr(self.ce, k)
+
+def split_with(model:nn.Module, extra:nn.Module) -> list:
+    "fastai's `default_split` of `model` with `extra`'s parameters in the last (head) group."
+    g = default_split(model)
+    return [*g[:-1], list(g[-1]) + list(extra.parameters())]
 
 # %% ../nbs/07f_learner.ipynb #09a64592
 def optimizer(name:str): # `adam` (fastai's) or `adamw` (torch's, same hyper-parameters)
@@ -170,8 +203,13 @@ def classifier_learner(dls, # `DataLoaders` from `manifest_dataloaders`
     opt_func = optimizer(cfg.opt)
     loss = imbalance_loss(cfg.imbalance, dls.train_ds.labels, len(dls.vocab), device, cfg.label_smoothing,
                           soft=dls.train_ds.y.is_floating_point())
+    splitter = default_split
+    if cfg.vote_head:
+        from cosmic_morph.ingest.gz_votes import VOTE_COLUMNS
+        head = VoteHead(model, len(VOTE_COLUMNS)).to(device)
+        loss, splitter = VoteAuxLoss(loss, head, len(dls.vocab), cfg.vote_head), partial(split_with, extra=head)
     learn = Learner(dls, model, loss_func=loss,
-                    splitter=default_split, metrics=[accuracy, F1Score(average="macro")], path=out,
+                    splitter=splitter, metrics=[accuracy, F1Score(average="macro")], path=out,
                     model_dir="checkpoint", opt_func=opt_func)
     async_loop(learn, progress)
     if torch.device(device).type == "cuda":

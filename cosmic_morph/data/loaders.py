@@ -21,7 +21,7 @@ from ..ingest.gz_votes import GZ5_CLASSES, VOTE_COLUMNS, vote_col, gz5_soft_labe
 
 # %% auto #0
 __all__ = ['training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'data_device', 'class_weights', 'soft_targets',
-           'manifest_dataloaders']
+           'with_votes', 'manifest_dataloaders']
 
 # %% ../../nbs/07c_loaders.ipynb #7a691a49
 def training_rows(manifest:pd.DataFrame, taxonomy:str|None=None) -> pd.DataFrame:
@@ -130,6 +130,19 @@ def soft_targets(rows:pd.DataFrame, # Manifest rows with `label` and, where know
         out[idx] = p[keep] / total[keep]
     return out
 
+# %% ../../nbs/07c_loaders.ipynb #70875a31
+def with_votes(rows:pd.DataFrame, # the training rows, in the order of `y`
+               y, # integer labels (N,) or class probabilities (N×C)
+               n_classes:int) -> np.ndarray:
+    "Targets N×(C+37) float32: the class target, then the GZ vote fractions (`VOTE_COLUMNS`; NaN where a row has none)."
+    y = np.asarray(y)
+    cls = y.astype(np.float32) if y.ndim == 2 else np.eye(n_classes, dtype=np.float32)[y]
+    v = rows.reindex(columns=VOTE_COLUMNS).to_numpy(np.float32, copy=True)   # a column the Manifest lacks: NaN
+    v[np.isnan(v).any(1)] = np.nan
+    if np.isnan(v).all():
+        raise ValueError("vote_head needs Galaxy Zoo vote fractions (vote_* columns): no training row has them")
+    return np.concatenate([cls, v], 1)
+
 # %% ../../nbs/07c_loaders.ipynb #4f2fef50
 def _train_dl(ds, y, n_classes:int, cfg:TrainConfig, tfm, **kw):
     "The training loader: shuffled, last partial batch dropped, class-balanced when `cfg.imbalance == 'sampler'`."
@@ -149,6 +162,7 @@ def manifest_dataloaders(manifest:pd.DataFrame, # rows with split train/valid ar
     y = rows["label"].map({c: i for i, c in enumerate(vocab)}).to_numpy()
     tr, va = (~rows.is_valid).to_numpy(), rows.is_valid.to_numpy()
     y_fit = soft_targets(rows[tr], vocab, cfg.soft_labels) if cfg.soft_labels else y[tr]
+    if cfg.vote_head: y_fit = with_votes(rows[tr], y_fit, len(vocab))
     if mean is None: mean, std = channel_stats(x[tr])
     device = device or default_device()
     xd = data_device(x.numel() * x.element_size(), device)
