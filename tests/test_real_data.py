@@ -196,3 +196,25 @@ def test_cli_bad_input_is_one_line(tmp_path):
         assert rc == 2 and len(err.strip().splitlines()) == 1, err
         assert err.startswith(f"cosmic-morph ingest: error: {msg}"), err
     assert not (tmp_path/"s"/"manifest.parquet").exists()
+
+# --- training on the votes ----------------------------------------------------------------------------------------
+
+def test_train_on_real_votes_saves_the_plain_classifier(tmp_path):
+    "soft_labels and vote_head on real GZ2 rows: training runs, and the saved model is the five-class classifier alone."
+    import torch, safetensors.torch
+    from cosmic_morph.config import TrainConfig
+    from cosmic_morph.manifest import load_manifest
+    from cosmic_morph.split import split_store
+    from cosmic_morph.train import train
+    from cosmic_morph.models.core import load_model, create_model
+    store = tmp_path/"s"
+    _gz2(store, per_class=6)
+    split_store(store, ratios=(0.6, 0.4, 0.0), seed=0, verify=False)
+    cfg = TrainConfig.for_profile("smoke", epochs=1, num_threads=1, channels="rgb", soft_labels=0.1, vote_head=0.5)
+    train(load_manifest(store), store, tmp_path/"m", cfg, seed=0, progress=False, lr_find=False)
+    model = load_model(tmp_path/"m")
+    saved = json.loads((tmp_path/"m"/"config.json").read_text())
+    assert (saved["soft_labels"], saved["vote_head"]) == (0.1, 0.5) and saved["classes"] == sorted(GZ5_CLASSES)
+    keys = set(safetensors.torch.load_file(tmp_path/"m"/"model.safetensors"))
+    assert keys == set(create_model(cfg.arch, 5, verbose=False).state_dict())   # no vote head in the model
+    assert model(torch.zeros(2, 3, cfg.image_size, cfg.image_size)).shape == (2, 5)
