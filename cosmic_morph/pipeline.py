@@ -10,7 +10,7 @@ import json, time, datetime, sys
 from pathlib import Path
 import papermill as pm
 from .config import TrainConfig, RunConfig, CaptionConfig, check_profile, nbs_path, runs_path, get_logger
-from .real import GZ_IMAGE, GZ_REAL
+from .real import GZ_IMAGE, GZ_REAL, GZ_CAPTION
 
 # %% auto #0
 __all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'real_pipeline', 'profile_record',
@@ -60,7 +60,7 @@ def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate", *pre,
             ("07g_train", dict(gz5, sources="gz2", epochs=lambda r, run: r.gz2_epochs, pretrained=start), "gz5"),
             ("08b_evaluate", dict(sources="gz2"), "gz5"),
-            ("09h_captioning", dict(center_crop=GZ_IMAGE["center_crop"]), "captioning"), "10_cli"]   # the galaxy, not its field
+            ("09h_captioning", GZ_CAPTION, "captioning"), "10_cli"]   # the galaxy, not its field
 
 # %% ../nbs/11_pipeline.ipynb #b3f80661
 def profile_record(profile:str) -> dict:

@@ -14,8 +14,8 @@ from .manifest import ImageStore, as_store, load_manifest, commit_manifest, read
 from .split import assign_splits, parse_ratios, near_duplicate_groups, fill_missing_phash, MAX_DISTANCE
 
 # %% auto #0
-__all__ = ['REAL_SPLIT', 'GZ_IMAGE', 'GZ_REAL', 'shared_data', 'gz2_files', 'gz1_files', 'fixed_split', 'mark_source_split',
-           'mark_twins', 'ingest_real_galaxies', 'real_rows', 'score_real']
+__all__ = ['REAL_SPLIT', 'GZ_IMAGE', 'GZ_REAL', 'GZ_CAPTION', 'shared_data', 'gz2_files', 'gz1_files', 'fixed_split',
+           'mark_source_split', 'mark_twins', 'ingest_real_galaxies', 'real_rows', 'score_real']
 
 # %% ../nbs/03f_real_galaxies.ipynb #e1919ac1
 def shared_data(name:str="") -> Path|None:
@@ -124,6 +124,7 @@ def ingest_real_galaxies(store:ImageStore|str, # where images and the Manifest g
 # %% ../nbs/03f_real_galaxies.ipynb #e72f8856
 GZ_IMAGE = dict(center_crop=0.5, channels="rgb")   # the Galaxy Zoo models' view of a 424-pixel GZ frame
 GZ_REAL = dict(GZ_IMAGE, imbalance="none")          # and how they train on real GZ2 galaxies
+GZ_CAPTION = dict(center_crop=GZ_IMAGE["center_crop"], temperature=0.7)   # how the captioner sees and samples them
 
 def real_rows(manifest:pd.DataFrame, sources:list|str, split:str|list|None=None) -> pd.DataFrame:
     "The labelled rows of `sources` (a list or comma-separated), optionally of `split` (a name or list)."
