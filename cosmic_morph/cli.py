@@ -185,7 +185,8 @@ def _caption_parser(sub):
     s.add_argument("--beam-width", type=number_type(int, ge=1), default=3)
     s.add_argument("--alpha", type=number_type(float, ge=0), default=0.7, help="beam length normalisation")
     s.add_argument("--top-p", type=number_type(float, gt=0, le=1), default=0.9, help="nucleus sampling")
-    s.add_argument("--temperature", type=number_type(float, gt=0), default=1.0)
+    s.add_argument("--temperature", type=number_type(float, gt=0), default=None,
+                   help="sampling temperature (default: the one saved with the captioner, else 1)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=number_type(int, ge=1), default=32)
     s.set_defaults(func=_caption)

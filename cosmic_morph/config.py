@@ -167,6 +167,8 @@ class CaptionConfig(Config):
                              choices=("questions", "bce"))
     decoder_threads: int|None = setting("CPU threads for the decoder (None: leave torch's setting)", ge=1,
                                      default=1)
+    temperature: float = setting("the temperature `sample` decoding uses unless told otherwise; saved with the model",
+                                 gt=0, default=1.0)
 
 # %% ../nbs/00_config.ipynb #d773015d
 @dataclass

@@ -65,8 +65,10 @@ class Captioner(nn.Module):
 
     @torch.no_grad()
     def decode(self, feats:torch.Tensor, method:str="beam", beam_width:int=3, alpha:float=0.7, top_p:float=0.9,
-               temperature:float=1.0, seed:int=0, max_len:int|None=None) -> list:
+               temperature:float|None=None, # sampling temperature; None: the model's own (`config["temperature"]`, else 1)
+               seed:int=0, max_len:int|None=None) -> list:
         "Captions (strings) for grid features `(B, L, C)` by `method`: greedy | beam | sample | votes."
+        temperature = temperature or self.config.get("temperature", 1.0)
         self.decoder.eval(); feats = feats.to(self.device); n = max_len or self.config["max_len"]
         _check_method(method)
         if method == "votes":

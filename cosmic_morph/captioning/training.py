@@ -145,6 +145,7 @@ def _captioner_config(cfg:CaptionConfig, vocab:Vocab, feat_dim:int, spec:dict, e
                       decoder:CaptionDecoder, record:dict) -> dict:
     "The caption model's `config.json`: vocabulary, encoder spec and pretraining, decoder sizes and training `record`."
     return dict(kind="captioner", vocab=vocab.itos, feat_dim=feat_dim, grid=cfg.grid, max_len=cfg.max_len,
+                temperature=cfg.temperature,
                 encoder=dict(spec, pretrain_epochs=cfg.encoder_epochs, pretrain_losses=enc_losses,
                              vote_loss=cfg.vote_loss),
                 decoder=dict(embed_dim=cfg.embed_dim, hidden_dim=cfg.hidden_dim, attention=bool(cfg.attention),
