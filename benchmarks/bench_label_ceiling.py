@@ -23,23 +23,16 @@ import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]; SHARED = ROOT.parent/"shared"/"data"
 sys.path.insert(0, str(ROOT))
-from cosmic_morph.ingest.gz_votes import GZ2_TASKS, GZ2_TREE, GZ5_CLASSES, vote_col, gz5_labels
+import torch
+from cosmic_morph.ingest.gz_votes import GZ2_TASKS, GZ5_CLASSES, VOTE_COLUMNS, gz5_labels
+from cosmic_morph.captioning.pretrain import VoteLoss   # its `reach`: the share of volunteers at each question
 from cosmic_morph.ingest.gz2 import read_gz2_table, hart16_vote_columns
-
-
-def reach(v:pd.DataFrame) -> dict:
-    "Share of volunteers who reached each question (t01 … t11), per row, from the conditional fractions."
-    w = {}
-    for t in GZ2_TASKS:
-        par = GZ2_TREE[t[:3]]
-        if par is None: w[t[:3]] = np.ones(len(v))
-        else: w[t[:3]] = w[par[0]] * v[vote_col(*par)].to_numpy()
-    return w
 
 
 def redraw(v:pd.DataFrame, n:np.ndarray, rng) -> pd.DataFrame:
     "One simulated re-vote: each question's answers redrawn from its fractions by the volunteers who reached it."
-    out, w = v.copy(), reach(v)
+    w = {t: r.numpy() for t, r in VoteLoss(VOTE_COLUMNS).reach(torch.from_numpy(v[VOTE_COLUMNS].to_numpy(float))).items()}
+    out = v.copy()
     for t, answers in GZ2_TASKS.items():
         cols = [f"vote_{t}_{a}" for a in answers]
         p = v[cols].to_numpy(float); p = p / np.clip(p.sum(1, keepdims=True), 1e-9, None)

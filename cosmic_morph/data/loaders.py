@@ -17,7 +17,7 @@ from ..config import TrainConfig, default_device
 from ..manifest import ImageStore
 from .images import image_cache, channel_stats
 from .d4 import BatchD4Normalize
-from ..ingest.gz_votes import GZ5_CLASSES, VOTE_COLUMNS, vote_col, gz5_soft_labels
+from ..ingest.gz_votes import GZ5_CLASSES, VOTE_COLUMNS, gz5_soft_labels
 
 # %% auto #0
 __all__ = ['training_rows', 'TensorDataset', 'TensorDL', 'WeightedTensorDL', 'data_device', 'class_weights', 'soft_targets',
