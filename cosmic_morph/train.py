@@ -7,7 +7,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/train.html.md"""
 
 # %% ../nbs/07g_train.ipynb #55df9c45
 from __future__ import annotations
-import json, time, sys, subprocess
+import json, time, sys, subprocess, re
 from dataclasses import replace
 from pathlib import Path
 import pandas as pd
@@ -22,7 +22,7 @@ from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataP
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'init_distributed', 'train_command', 'launch_train', 'check_out', 'check_batches', 'train']
+           'init_distributed', 'train_command', 'failure_line', 'launch_train', 'check_out', 'check_batches', 'train']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -119,14 +119,19 @@ def train_command(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, s
             "--seed", str(seed), *(["--taxonomy", taxonomy] if taxonomy else []), "--distributed",
             *(["--force"] if force else []), *setting_flags(cfg)]
 
+def failure_line(stderr:str) -> str:
+    "The line of a failed `torchrun`'s `stderr` worth showing: a worker's last exception, else the last line with words."
+    lines = [re.sub(r"^\[rank\d+\]:\s*", "", l.strip()) for l in stderr.splitlines() if re.search(r"[A-Za-z]", l)]
+    errors = [l for l in lines if re.match(r"[\w.]*(Error|Exception|Interrupt)\b", l) and "ChildFailedError" not in l]
+    return (errors or lines or ["no output"])[-1]
+
 def launch_train(store, out, cfg:TrainConfig, profile:str, taxonomy:str|None, seed:int, nproc:int,
                  force:bool=False) -> dict:
-    "Train in `nproc` processes under `torchrun`; the model's `config.json`, or an error with the launcher's last line."
+    "Train in `nproc` processes under `torchrun`; the model's `config.json`, or an error naming what failed."
     cmd = train_command(store, out, cfg, profile, taxonomy, seed, nproc, force)
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"data-parallel training in {nproc} processes failed: {last}")
+        raise RuntimeError(f"data-parallel training in {nproc} processes failed: {failure_line(r.stderr)}")
     return json.loads((Path(out)/"config.json").read_text())
 
 # %% ../nbs/07g_train.ipynb #ea0101c4
