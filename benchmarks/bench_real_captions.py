@@ -12,6 +12,8 @@ Variants:
 - `crop50`: the central half of the frame, as the Galaxy Zoo classifiers see it (`real.GZ_IMAGE`).
 - `clf`: the body of the GZ 5-class classifier `bench_real_galaxies.py` trained for this seed (`real_noweights`,
   its own crop) as the encoder, then pretrained on the votes as usual.
+- `lite`: EfficientNet-Lite0 from its ImageNet weights (shipped by a package) as the encoder, central half.
+- `clf_efl0`: the body of the ImageNet-started classifier (`real_noweights_efl0_blr100`) as the encoder.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, datetime
@@ -32,12 +34,15 @@ from bench_real_galaxies import SHARED, build_store
 def variant_config(name:str, seed:int, work:Path) -> CaptionConfig:
     if name == "whole": return CaptionConfig.for_profile("cpu", center_crop=1.0)
     if name == "crop50": return CaptionConfig.for_profile("cpu", center_crop=GZ_IMAGE["center_crop"])
-    if name == "clf":
-        clf = work/f"s{seed}_noweights-gz220"
+    if name == "lite": return CaptionConfig.for_profile("cpu", center_crop=GZ_IMAGE["center_crop"],
+                                                        encoder="tf_efficientnet_lite0")
+    if name in ("clf", "clf_efl0"):
+        clf = work/(f"s{seed}_noweights-gz220" if name == "clf" else f"s{seed}_noweights_efl0_blr100-gz220")
         if not (clf/"model.safetensors").exists():
-            sys.exit(f"{clf}: no classifier; run bench_real_galaxies.py --variants real_noweights --seeds {seed} first")
+            sys.exit(f"{clf}: no classifier; run bench_real_galaxies.py --variants real_noweights"
+                     f"{'' if name == 'clf' else '_efl0_blr100'} --seeds {seed} first")
         return CaptionConfig.for_profile("cpu", encoder=str(clf))
-    raise SystemExit(f"unknown variant {name!r}: whole, crop50 or clf")
+    raise SystemExit(f"unknown variant {name!r}: whole, crop50, lite, clf or clf_efl0")
 
 
 def run(name:str, seed:int, gz2:pd.DataFrame, store:str, work:Path) -> dict:

@@ -8,6 +8,8 @@ GZ2 galaxies that `ingest_real_galaxies` (split seed 42) marks `test` (the same 
     python benchmarks/bench_real_galaxies.py --rescore valid    # the same models on the validation galaxies
     python benchmarks/bench_real_galaxies.py --split valid --variants real_noweights,real_noweights_px96 \
         --seeds 0,1,2 --ensemble                                # choosing a recipe: valid only, seeds as one ensemble
+    python benchmarks/bench_real_galaxies.py --cv 5 --variants real_noweights,real_noweights_efl0_blr100
+                                                                # or on all 556 train+valid galaxies, 5 folds
 
 `real_noweights` is the recipe `make run GZ2=…` trains (`GZ_REAL`, chosen on the validation galaxies); the other
 variants keep the cpu profile's class weights.
@@ -17,11 +19,13 @@ Variants:
 - `synth_zero`: synthetic only, zero-shot.   - `gz1_then_real`: GZ1 model fine-tuned on the GZ2 train rows.
 - `synth_then_real`: synthetic, then real.   - `gz1_plus_real`: GZ1 and GZ2 train rows together.
 - `…_nod4`: the same with plain (non-equivariant) ResNet instead of the D4 CNN; `…_noweights`: no class weights.
+- `…_efl0`: EfficientNet-Lite0 starting from ImageNet weights (the packaged ones, `models.core.PACKAGED_WEIGHTS`).
 - `…_px96`: 96-pixel images; `…_crop35`: the central 35 % of the frame; `…_ep40`: 40 epochs on GZ2;
   `…_ls10`: label smoothing 0.10; `…_blr100`: a pretrained body fine-tunes at 100 % of `lr` (default 1 %);
   `…_soft5`: GZ2 rows train on their votes, the Willett rules with sigmoid thresholds of width 0.05 (`soft_labels`);
   `…_vh100`: a second head learns the 37 vote fractions, its loss weighted 1.00 (`vote_head`).
-  `…_ens3` (with `--ensemble`): the seeds' models averaged.
+  `…_ens3` (with `--ensemble`): the seeds' models averaged. `a+b`: the models of variants a and b (same seed,
+  trained first) averaged; `a+a@1`: variant a's models of this seed and of seed 1.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, datetime
@@ -49,7 +53,7 @@ def build_store(work:Path, synthetic_n:int, gz1_cap:int|None) -> str:
     return store
 
 
-MODIFIERS = r"_(nod4|noweights|px\d+|crop\d+|ep\d+|ls\d+|blr\d+|soft\d+|vh\d+)"
+MODIFIERS = r"_(nod4|efl0|noweights|px\d+|crop\d+|ep\d+|ls\d+|blr\d+|soft\d+|vh\d+)"
 
 def parse_variant(name:str, a) -> tuple:
     "(base, modifiers, TrainConfig overrides, steps) of a variant name such as `real_noweights_px96`."
@@ -59,6 +63,7 @@ def parse_variant(name:str, a) -> tuple:
     kw, epochs = dict(num_threads=a.threads), a.epochs
     for m in re.findall(MODIFIERS, name):
         if m == "nod4": kw["arch"] = "resnet18"
+        elif m == "efl0": kw["arch"], kw["pretrained"] = "tf_efficientnet_lite0", "imagenet"
         elif m == "noweights": kw["imbalance"] = "none"
         elif m.startswith("px"): kw["image_size"] = int(m[2:])
         elif m.startswith("crop"): kw["center_crop"] = int(m[4:]) / 100
@@ -77,20 +82,25 @@ def parse_variant(name:str, a) -> tuple:
 
 def model_dir(work:Path, seed:int, mods:str, steps:list) -> Path:
     "Where a variant's final model is cached: a step shared by two variants (GZ1 alone) is trained once."
-    if len(steps) == 1:   # a first step starts from random weights: body_lr does not change it
+    if len(steps) == 1 and "_efl0" not in mods:   # a random first step: body_lr does not change it
         import re; mods = re.sub(r"_blr\d+", "", mods)
     return work/(f"s{seed}{mods}" + "".join(f"-{s}{e}" for s, e in steps))
 
 
 def run_variant(name:str, m:pd.DataFrame, store:str, work:Path, seed:int, args) -> dict:
     from cosmic_morph.train import train
+    if "+" in name:              # `a+b`: the models of variants a and b (trained before) as one ensemble; `a@1`: seed 1's
+        parts = [(v.partition("@")[0], int(v.partition("@")[2] or seed)) for v in name.split("+")]
+        dirs = [model_dir(work, sd, *parse_variant(v, args)[1::2]) for v, sd in parts]
+        if not all((d/"model.safetensors").exists() for d in dirs): raise SystemExit(f"{name}: train its parts first")
+        return dict(variant=name, seed=seed, steps=[], seconds=None, **score_real(dirs, m, store, split=args.split))
     base, mods, kw, steps = parse_variant(name, args)
-    prev, train_s = None, 0.0
+    prev, train_s, first = None, 0.0, kw.pop("pretrained", "none")
     for i in range(len(steps)):
         out = model_dir(work, seed, mods, steps[:i+1])
         if not (out/"model.safetensors").exists():
             rows = real_rows(m, steps[i][0].split("+"))
-            cfg = TrainConfig.for_profile("cpu", epochs=steps[i][1], pretrained=str(prev) if prev else "none",
+            cfg = TrainConfig.for_profile("cpu", epochs=steps[i][1], pretrained=str(prev) if prev else first,
                                           **(GZ_IMAGE | kw))
             train(rows, store, out, cfg, seed=seed, force=True, progress=False, lr_find=False)
         train_s += json.loads((out/"config.json").read_text())["training"]["seconds"]   # also when trained earlier
@@ -129,6 +139,36 @@ def rescore(a, m:pd.DataFrame, store:str, work:Path):
         split=dict(ratios=REAL_SPLIT, seed=42, split=a.rescore), results=keep + results), indent=1))
 
 
+def cv_manifest(m:pd.DataFrame, k:int, K:int) -> pd.DataFrame:
+    "`m` with the GZ2 train+valid galaxies split anew: fold `k` of `K` (stratified by label, seed 0) valid, the rest train."
+    from sklearn.model_selection import StratifiedKFold
+    gz = m[(m["source"] == "gz2") & m["split"].isin(["train", "valid"]) & m["label"].notna()].sort_values("image_id")
+    folds = list(StratifiedKFold(K, shuffle=True, random_state=0).split(gz, gz["label"].astype(str)))
+    m = m.copy(); m.loc[gz.index, "split"] = "train"; m.loc[gz.index[folds[k][1]], "split"] = "valid"
+    return m
+
+
+def cross_validate(a, m:pd.DataFrame, store:str, work:Path):
+    "Each variant trained K times, each fold of the 556 GZ2 train+valid galaxies scored once: a choice made on all of them."
+    K, seed, out = a.cv, int(a.seeds.split(",")[0]), Path(a.out)
+    old = json.loads(out.read_text()) if out.exists() else {}
+    results, cmd = old.get("results", []), "python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:])
+    commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]
+    a.split = "valid"
+    for v in a.variants.split(","):
+        for k in range(K):
+            res = dict(run_variant(v, cv_manifest(m, k, K), store, work/f"cv{K}-{k}", seed, a), fold=k, folds=K)
+            print(json.dumps({k: res.get(k) for k in ("variant", "fold", "n", "accuracy", "macro_f1", "seconds")}), flush=True)
+            results = [x for x in results if not (x["variant"] == v and x["fold"] == k and x["folds"] == K
+                                                  and x["seed"] == seed)] + [res]
+            out.write_text(json.dumps(dict(
+                command="; ".join(commands), what=f"{K}-fold cross-validation over the GZ2 train+valid galaxies "
+                "(stratified by label, seed 0; the test galaxies are never used); pooled accuracy = folds weighted by n",
+                machine=f"{os.cpu_count()}-core CPU, no GPU; load average {os.getloadavg()[0]:.1f} at the end",
+                platform=platform.platform(), torch=torch.__version__, date=datetime.date.today().isoformat(),
+                results=results), indent=1))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--variants", default="real,real_nod4,real_noweights,gz1_zero,gz1_then_real,synth_zero,synth_then_real")
@@ -142,8 +182,11 @@ def main():
     p.add_argument("--ensemble", action="store_true", help="also score each variant's seeds as one ensemble")
     p.add_argument("--rescore", default=None,
                    help="score the final models already in --work on this split (e.g. valid) into real_galaxies_<split>.json")
+    p.add_argument("--cv", type=int, default=None, help="K-fold cross-validation over the GZ2 train+valid galaxies "
+                   "(first seed only) into real_galaxies_cv.json: recipe choices on 556 galaxies instead of 69")
     a = p.parse_args()
-    a.out = a.out or str(ROOT/"benchmarks/results"/("real_galaxies.json" if a.split == "test" else f"real_galaxies_{a.split}.json"))
+    a.out = a.out or str(ROOT/"benchmarks/results"/("real_galaxies_cv.json" if a.cv else "real_galaxies.json"
+                                                    if a.split == "test" else f"real_galaxies_{a.split}.json"))
     if not SHARED.exists(): sys.exit(f"{SHARED}: the real data folder is absent (see data/README.md); nothing to measure")
     from cosmic_morph.config import RunConfig
     r = RunConfig.for_profile("cpu")
@@ -152,12 +195,13 @@ def main():
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     store = build_store(work, a.synthetic_n, a.gz1_cap); m = load_manifest(store)
     if a.rescore: return rescore(a, m, store, work)
+    if a.cv: return cross_validate(a, m, store, work)
     out = Path(a.out); old = json.loads(out.read_text()) if out.exists() else {}
     results, cmd = old.get("results", []), "python benchmarks/" + Path(__file__).name + " " + " ".join(sys.argv[1:])
     commands = [c for c in old.get("command", "").split("; ") if c and c != cmd] + [cmd]   # every run that wrote here
     seeds = list(map(int, a.seeds.split(",")))
     jobs = [(v, s) for s in seeds for v in a.variants.split(",")]
-    if a.ensemble: jobs += [(v, None) for v in a.variants.split(",")]
+    if a.ensemble: jobs += [(v, None) for v in a.variants.split(",") if "+" not in v]
     for v, seed in jobs:
         res = run_variant(v, m, store, work, seed, a) if seed is not None else ensemble_score(v, seeds, m, store, work, a)
         print(json.dumps({k: res.get(k) for k in ("variant", "seed", "accuracy", "macro_f1", "seconds")}), flush=True)
