@@ -158,7 +158,7 @@ def cross_validate(a, m:pd.DataFrame, store:str, work:Path):
     for v in a.variants.split(","):
         for k in range(K):
             res = dict(run_variant(v, cv_manifest(m, k, K), store, work/f"cv{K}-{k}", seed, a), fold=k, folds=K)
-            print(json.dumps({k: res.get(k) for k in ("variant", "fold", "n", "accuracy", "macro_f1", "seconds")}), flush=True)
+            print(json.dumps({f: res.get(f) for f in ("variant", "fold", "n", "accuracy", "macro_f1", "seconds")}), flush=True)
             results = [x for x in results if not (x["variant"] == v and x["fold"] == k and x["folds"] == K
                                                   and x["seed"] == seed)] + [res]
             out.write_text(json.dumps(dict(

@@ -58,7 +58,7 @@ def packaged_pretrained(arch:str) -> Path|None:
     return f if f.exists() else None
 
 def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
-    "`None`: `arch`'s ImageNet weights on disk if any; `'imagenet'`: those or an error; `'none'`: random init; a model folder: its weights; else the path."
+    "None: `arch`'s ImageNet weights on disk, if any; 'imagenet': those or an error; 'none': random; a folder: its model."
     if pretrained is None: return cached_pretrained(arch) or packaged_pretrained(arch)
     if str(pretrained).lower() == "imagenet":
         f = cached_pretrained(arch) or packaged_pretrained(arch)
