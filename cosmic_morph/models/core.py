@@ -59,11 +59,11 @@ def packaged_pretrained(arch:str) -> Path|None:
 
 def resolve_pretrained(arch:str, pretrained:str|Path|None) -> Path|None:
     "None: `arch`'s ImageNet weights on disk, if any; 'imagenet': those or an error; 'none': random; a folder: its model."
-    if pretrained is None: return cached_pretrained(arch) or packaged_pretrained(arch)
-    if str(pretrained).lower() == "imagenet":
+    if pretrained is None or str(pretrained).lower() == "imagenet":
         f = cached_pretrained(arch) or packaged_pretrained(arch)
-        if f is None: raise FileNotFoundError(f"{arch}: no ImageNet weights on disk (timm/HF cache, or a package "
-                                              f"of PACKAGED_WEIGHTS: {', '.join(PACKAGED_WEIGHTS)})")
+        if f is None and pretrained is not None:
+            raise FileNotFoundError(f"{arch}: no ImageNet weights on disk (timm/HF cache, or a package "
+                                    f"of PACKAGED_WEIGHTS: {', '.join(PACKAGED_WEIGHTS)})")
         return f
     if str(pretrained).lower() in ("none", "random", ""): return None
     p = Path(pretrained)
