@@ -49,11 +49,13 @@ def pipeline_parameters(step, profile:str, store:str, run_dir:str, seed:int) -> 
 
 # %% ../nbs/11_pipeline.ipynb #d9b4a877
 def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
-                  gz1:str|Path|None=None # a GZ1 folder (`real.gz1_files`), or None
+                  gz1:str|Path|None=None, # a GZ1 folder (`real.gz1_files`), or None
+                  members:int|None=None # networks the GZ2 model averages; None: `GZ_REAL`'s
                  ) -> list:
     "The steps of a run whose Galaxy Zoo models learn from real GZ2 (and GZ1) galaxies."
     gz5 = dict(taxonomy="gz5", lr_find=False, **GZ_REAL)
-    pre = [("07g_train", dict(gz5, sources="gz1", epochs=lambda r, run: r.gz1_epochs), "gz1")] if gz1 else []
+    if members: gz5["members"] = members
+    pre = [("07g_train", dict(gz5, sources="gz1", epochs=lambda r, run: r.gz1_epochs, members=1), "gz1")] if gz1 else []
     start = (lambda r, run: str(Path(run)/"gz1"/"model")) if gz1 else "none"
     return ["00_config", "01_manifest", "03_ingest_first",
             ("03f_real_galaxies", dict(gz2=str(gz2), gz1=str(gz1) if gz1 else "none"), ""), "05_eda", "06_split",
@@ -86,26 +88,31 @@ def _fmt_table(rows:list) -> str:
     w = max(len(r[0]) for r in rows)
     return "\n".join(f"  {n:<{w}}  {s:>8}  {st}" for n, s, st in rows)
 
-def _real_data(gz2, gz1) -> dict:
-    "The real-galaxy folders of a run, checked before anything is written (one-line errors)."
+def _real_data(gz2, gz1, members:int|None=None) -> dict:
+    "The real-galaxy folders of a run (and its GZ2 model's `members`), checked before anything is written."
     from cosmic_morph.real import gz2_files, gz1_files
     if gz1 and not gz2: raise ValueError("--gz1 needs --gz2: GZ1 galaxies pretrain the model that learns GZ2 galaxies")
+    if members and not gz2: raise ValueError("--members needs --gz2: it sets how many networks the GZ2 model averages")
+    if members is not None and not (isinstance(members, int) and 1 <= members <= 64):
+        raise ValueError(f"members={members!r}: must be an integer in [1, 64]")
     if gz2: gz2_files(gz2)
     if gz1: gz1_files(gz1)
-    return dict(gz2=str(Path(gz2).absolute()) if gz2 else None, gz1=str(Path(gz1).absolute()) if gz1 else None)
+    return dict(gz2=str(Path(gz2).absolute()) if gz2 else None, gz1=str(Path(gz1).absolute()) if gz1 else None,
+                **(dict(members=members or GZ_REAL["members"]) if gz2 else {}))
 
 def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None, seed:int=42,
                  notebooks:list|None=None, kernel_name:str="python3",
                  gz2:str|Path|None=None, # a Galaxy Zoo 2 folder: the Galaxy Zoo models learn real galaxies
-                 gz1:str|Path|None=None  # a Galaxy Zoo 1 folder (with `gz2`): extra labels to pretrain on
+                 gz1:str|Path|None=None, # a Galaxy Zoo 1 folder (with `gz2`): extra labels to pretrain on
+                 members:int|None=None   # with `gz2`: networks the GZ 5-class model averages (None: `GZ_REAL`'s)
                 ) -> dict:
     "Execute `notebooks` (default `PIPELINE`, or `real_pipeline` with `gz2`) with papermill into `out`; return the run summary."
     check_profile(profile)  # fail early on an unknown profile
-    data = _real_data(gz2, gz1)
+    data = _real_data(gz2, gz1, members)
     out = Path(out or runs_path()/f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{profile}").absolute()
     store = str(store or out/"store")
     (out/"notebooks").mkdir(parents=True, exist_ok=True)
-    notebooks = notebooks or (real_pipeline(data["gz2"], data["gz1"]) if gz2 else PIPELINE)
+    notebooks = notebooks or (real_pipeline(data["gz2"], data["gz1"], members) if gz2 else PIPELINE)
     print(f"cosmic-morph run: profile {profile}, seed {seed}, {len(notebooks)} notebooks → {out}", flush=True)
     rows, t_all = [], time.time()
     for i, step in enumerate(notebooks, 1):

@@ -123,7 +123,7 @@ def ingest_real_galaxies(store:ImageStore|str, # where images and the Manifest g
 
 # %% ../nbs/03f_real_galaxies.ipynb #e72f8856
 GZ_IMAGE = dict(center_crop=0.5, channels="rgb")   # the Galaxy Zoo models' view of a 424-pixel GZ frame
-GZ_REAL = dict(GZ_IMAGE, imbalance="none")          # and how they train on real GZ2 galaxies
+GZ_REAL = dict(GZ_IMAGE, imbalance="none", members=1)   # and how they train on real GZ2 galaxies
 GZ_CAPTION = dict(center_crop=GZ_IMAGE["center_crop"], temperature=0.7)   # how the captioner sees and samples them
 
 def real_rows(manifest:pd.DataFrame, sources:list|str, split:str|list|None=None) -> pd.DataFrame:

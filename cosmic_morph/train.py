@@ -17,12 +17,13 @@ import matplotlib.pyplot as plt
 from .config import TrainConfig, seed_everything, default_device, get_logger, setting_flags
 from .manifest import ImageStore
 from .data.loaders import manifest_dataloaders
-from .models.core import create_model, resolve_pretrained, save_model, has_model
+from .models.core import create_model, resolve_pretrained, save_model, has_model, ensemble_models
 from .learner import classifier_learner, EpochCheckpoint, load_checkpoint, DataParallelTrainer
 
 # %% auto #0
 __all__ = ['RUNTIME_SETTINGS', 'train_config', 'resume_settings', 'resume_state', 'fit_phase', 'fit_phases', 'model_config',
-           'init_distributed', 'train_command', 'failure_line', 'launch_train', 'check_out', 'check_batches', 'train']
+           'init_distributed', 'train_command', 'failure_line', 'launch_train', 'check_out', 'check_batches', 'train',
+           'member_folders', 'train_ensemble']
 
 # %% ../nbs/07g_train.ipynb #d9d067c1
 def train_config(profile:str="cpu", cfg:TrainConfig|None=None, **overrides) -> TrainConfig:
@@ -205,3 +206,24 @@ def _loss_figure(learn:Learner, arch:str, out:Path):
     "The fine-tuning loss curves, saved as `out/loss.png`."
     learn.recorder.plot_loss(); plt.title(f"{arch} fine-tuning loss")
     plt.savefig(out/"loss.png", dpi=100, bbox_inches="tight"); plt.show()
+
+# %% ../nbs/07g_train.ipynb #ea1b0408
+def member_folders(out:str|Path, seed:int, members:int) -> list:
+    "The folders of an ensemble's `members` networks trained from seeds `seed`, `seed`+1, …: `out/members/seed<s>`."
+    return [Path(out)/"members"/f"seed{seed + i}" for i in range(members)]
+
+def train_ensemble(manifest:pd.DataFrame, store:ImageStore|str, out:str|Path,
+                   members:int=3,  # networks, trained one after another
+                   seed:int=42, force:bool=False, resume:bool=False,
+                   **kwargs) -> list: # the rest of `train`'s arguments, the same for every member
+    "`train` `members` times from seeds `seed`, `seed`+1, … and save the networks averaged in `out`; their learners."
+    if members < 2: raise ValueError(f"members={members}: an ensemble needs two or more networks (one: train)")
+    if kwargs.get("distributed"):
+        raise ValueError("an ensemble under torchrun: train each member with --distributed "
+                         "(--seed S --out M/members/seedS), then join them with ensemble_models")
+    check_out(out, force, resume)
+    folders = member_folders(out, seed, members)
+    learners = [train(manifest, store, f, seed=seed + i, force=force, resume=resume, **kwargs)
+                for i, f in enumerate(folders)]
+    ensemble_models(folders, out)
+    return learners

@@ -7,7 +7,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/models.html.md"""
 
 # %% ../../nbs/07e_models.ipynb #0433a1b4
 from __future__ import annotations
-import json, os, hashlib, importlib
+import json, os, hashlib, importlib, math
 from pathlib import Path
 import torch
 from torch import nn
@@ -19,10 +19,10 @@ from ..config import get_logger, default_device, TrainConfig, number_problem, ra
 from . import d4cnn as _register_d4cnn   # registers `d4cnn` with timm
 
 # %% auto #0
-__all__ = ['PACKAGED_WEIGHTS', 'PENDING', 'cached_pretrained', 'packaged_pretrained', 'resolve_pretrained', 'port_renamed',
-           'load_body_weights', 'create_body', 'create_model', 'to_channels_last', 'finish_commit', 'commit_files',
-           'ModelLoadError', 'committed_bytes', 'has_model', 'model_config_problem', 'read_model_config', 'save_model',
-           'load_model']
+__all__ = ['PACKAGED_WEIGHTS', 'PENDING', 'ENSEMBLE_SAME', 'cached_pretrained', 'packaged_pretrained', 'resolve_pretrained',
+           'port_renamed', 'load_body_weights', 'create_body', 'create_model', 'to_channels_last', 'finish_commit',
+           'commit_files', 'ModelLoadError', 'committed_bytes', 'has_model', 'model_config_problem',
+           'read_model_config', 'save_model', 'Ensemble', 'load_model', 'ensemble_models']
 
 # %% ../../nbs/07e_models.ipynb #2b9eea9e
 def cached_pretrained(arch:str,            # timm architecture, optionally with a tag (`resnet50.a1_in1k`)
@@ -83,6 +83,8 @@ def load_body_weights(body:nn.Module, path:str|Path, arch:str) -> nn.Module:
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"{p}: pretrained weights file not found")
     sd = load_file(str(p)) if p.suffix == ".safetensors" else torch.load(p, map_location="cpu", weights_only=True)
+    if sd and all(k.startswith("members.") for k in sd):       # an `Ensemble`'s folder: its first member
+        sd = {k.removeprefix("members.0."): v for k, v in sd.items() if k.startswith("members.0.")}
     if sd and all(k.startswith(("0.", "1.")) for k in sd):     # a whole classifier: keep its body
         sd = {k[2:].removeprefix("model."): v for k, v in sd.items() if k.startswith("0.")}   # (fastai's TimmBody: 0.model.)
     sd = port_renamed(sd, body)
@@ -208,6 +210,9 @@ def model_config_problem(cfg:dict) -> str|None:
         if why: return f"{k}={cfg[k]!r}: {why}"
     if cfg.get("fits_stretch", "sigma") not in ("sigma", "asinh"):
         return f"unknown fits_stretch {cfg['fits_stretch']!r}: choose sigma or asinh"
+    k = cfg.get("members", 1)
+    if not (isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 64):
+        return f"members={k!r}: must be an integer in [1, 64] (the networks of an ensemble)"
     try: TrainConfig.from_dict(cfg)                       # arch, image_size, channels, crop, head…: as declared
     except (ValueError, TypeError) as e: return str(e)
     return None
@@ -237,6 +242,20 @@ def save_model(model:nn.Module, out:str|Path, config:dict) -> Path:
     return commit_files(out, {"model.safetensors": weights}, "config.json", config)
 
 # %% ../../nbs/07e_models.ipynb #251d8b4b
+class Ensemble(nn.Module):
+    "Classifiers of one configuration read as one: the log of their averaged softmax, so `softmax` gives the average."
+    def __init__(self, members:list):
+        super().__init__()
+        if not members: raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        logp = torch.stack([m(x).float().log_softmax(-1) for m in self.members])
+        return logp.logsumexp(0) - math.log(len(self.members))
+
+    def __getitem__(self, i): return self.members[0][i]   # `model[0]`: a body, as of a single classifier (the first's)
+
+# %% ../../nbs/07e_models.ipynb #204cd8b0
 def _head(cfg:dict) -> dict:
     "The head's settings from a `config.json` (older folders kept them under `head`)."
     return cfg.get("head") or dict(ps=cfg.get("ps", 0.5), lin_ftrs=cfg.get("lin_ftrs"))
@@ -254,12 +273,14 @@ def _weights(d:Path, cfg:dict) -> dict:
         raise ModelLoadError(f"{d/'model.safetensors'}: not a safetensors weights file ({why})") from None
 
 def load_model(model_dir:str|Path, device=None) -> nn.Module:
-    "Rebuild the network in `model_dir` from `config.json` + `model.safetensors`, in eval mode, with `.config`."
+    "Rebuild the network (or `Ensemble`) in `model_dir` from `config.json` + `model.safetensors`; eval mode, `.config`."
     d = Path(model_dir)
     cfg = read_model_config(d)
     sd = _weights(d, cfg)
-    try: model = create_model(cfg["arch"], len(cfg["classes"]), None, **_head(cfg), verbose=False)
+    try: nets = [create_model(cfg["arch"], len(cfg["classes"]), None, **_head(cfg), verbose=False)
+                 for _ in range(cfg.get("members", 1))]
     except (ValueError, TypeError) as e: raise ModelLoadError(f"{d/'config.json'}: {e}") from None
+    model = nets[0] if len(nets) == 1 else Ensemble(nets)
     try: model.load_state_dict(sd)
     except RuntimeError as e:
         why = str(e).strip().splitlines()[0]
@@ -267,3 +288,26 @@ def load_model(model_dir:str|Path, device=None) -> nn.Module:
                              f"{len(cfg['classes'])} classes ({why})") from None
     model.config = cfg
     return model.to(device or default_device()).eval()
+
+# %% ../../nbs/07e_models.ipynb #dfd42b24
+ENSEMBLE_SAME = ("arch", "classes", "image_size", "center_crop", "crop", "channels", "mean", "std", "resize",
+                 "fits_stretch", "ps", "lin_ftrs", "head", "taxonomy")   # what members must share
+
+def ensemble_models(folders:list, # finished model folders (`train`), one per seed
+                    out:str|Path) -> Path:
+    "Save the models in `folders` as one `Ensemble` into folder `out`; refused if they would read images differently."
+    if len(folders) < 2: raise ValueError(f"an ensemble needs two or more model folders, got {len(folders)}")
+    models = [load_model(f, device="cpu") for f in folders]
+    first = models[0].config
+    if first.get("members", 1) > 1: raise ValueError(f"{folders[0]}: already an ensemble; join single models")
+    for f, m in zip(folders[1:], models[1:]):
+        diff = [k for k in ENSEMBLE_SAME if m.config.get(k) != first.get(k)]
+        if m.config.get("members", 1) > 1: diff.append("members")
+        if diff: raise ValueError(f"{f}: cannot join {folders[0]} in an ensemble: {diff[0]} differs "
+                                  f"({m.config.get(diff[0])!r} vs {first.get(diff[0])!r})")
+    recs = [m.config.get("training") or {} for m in models]
+    cfg = {k: v for k, v in first.items() if k not in ("sha256", "temperature", "calibration", "training")}
+    cfg.update(members=len(models), training=dict(seeds=[r.get("seed") for r in recs],
+               folders=[str(f) for f in folders], seconds=round(sum(r.get("seconds") or 0 for r in recs), 1),
+               members=recs))
+    return save_model(Ensemble(models), out, cfg)
