@@ -8,7 +8,7 @@ Docs: https://cosmic-morph.github.io/cosmic-morph/cli.html.md"""
 from __future__ import annotations
 import sys, json, argparse, logging, warnings
 from pathlib import Path
-from .config import PROFILES, TrainConfig, add_settings, settings_from_args, number_type
+from .config import PROFILES, TrainConfig, add_settings, settings_from_args, number_type, ENSEMBLE_MEMBERS
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'OneLineParser', 'build_parser', 'main', 'error_line']
@@ -128,7 +128,7 @@ def _train_parser(sub):
     s.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     s.add_argument("--force", action="store_true", help="replace the finished model in --out (refused otherwise)")
     s.add_argument("--figures", action="store_true", help="save lr_find.png and loss.png beside the model")
-    s.add_argument("--members", type=number_type(int, ge=1, le=64), default=1,
+    s.add_argument("--members", type=number_type(int, **ENSEMBLE_MEMBERS), default=1,
                    help="train this many networks from seeds --seed, --seed+1, … and save them averaged (default 1)")
     s.add_argument("--distributed", action="store_true",
                    help="data-parallel training across the processes torchrun starts: "
@@ -220,7 +220,7 @@ def _run_parser(sub):
     s.add_argument("--gz2", default=None, help="a Galaxy Zoo 2 folder (gz2_hart16.csv, gz2_filename_mapping.csv, "
                                                "images_gz2/images): the Galaxy Zoo models learn real galaxies")
     s.add_argument("--gz1", default=None, help="with --gz2: a Galaxy Zoo 1 folder (gz1_classes.csv, images/) to pretrain on")
-    s.add_argument("--members", type=number_type(int, ge=1, le=64), default=None,
+    s.add_argument("--members", type=number_type(int, **ENSEMBLE_MEMBERS), default=None,
                    help="with --gz2: the GZ 5-class model averages this many networks from consecutive seeds "
                         "(default 1; 3 scored higher, at three times its training time: benchmarks/results)")
     s.set_defaults(func=_run)

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'setting', 'range_text', 'number_problem',
-           'check_profile', 'Config', 'setting_problem', 'TrainConfig', 'CaptionConfig', 'RunConfig', 'number_type',
-           'flag_name', 'add_settings', 'settings_from_args', 'setting_flags', 'repo_root', 'nbs_path', 'runs_path',
-           'seed_everything', 'default_device', 'get_logger']
+__all__ = ['PROFILES', 'ENSEMBLE_MEMBERS', 'CHANNELS', 'AUGMENT', 'IMBALANCE', 'OPTIMIZERS', 'setting', 'range_text',
+           'number_problem', 'check_profile', 'Config', 'setting_problem', 'TrainConfig', 'CaptionConfig', 'RunConfig',
+           'number_type', 'flag_name', 'add_settings', 'settings_from_args', 'setting_flags', 'repo_root', 'nbs_path',
+           'runs_path', 'seed_everything', 'default_device', 'get_logger']
 
 # %% ../nbs/00_config.ipynb #be3f8c1d
 PROFILES = ("smoke", "cpu", "gpu")
@@ -54,6 +54,8 @@ def number_problem(v, integer:bool=False, # must `v` be an integer?
     ok = ok and (le is None or v <= le) and (lt is None or v < lt)
     kind = "an integer" if integer else "a finite number"
     return None if ok else f"must be {kind} {range_text(ge, gt, le, lt)}".strip()
+
+ENSEMBLE_MEMBERS = dict(ge=1, le=64)   # how many networks one model may average (`models.core.Ensemble`)
 
 # %% ../nbs/00_config.ipynb #15ed7eb0
 def check_profile(name:str) -> str:

@@ -10,6 +10,7 @@ import json, time, datetime, sys
 from pathlib import Path
 import papermill as pm
 from .config import TrainConfig, RunConfig, CaptionConfig, check_profile, nbs_path, runs_path, get_logger
+from .config import number_problem, ENSEMBLE_MEMBERS
 from .real import GZ_IMAGE, GZ_REAL, GZ_CAPTION
 
 # %% auto #0
@@ -93,8 +94,8 @@ def _real_data(gz2, gz1, members:int|None=None) -> dict:
     from cosmic_morph.real import gz2_files, gz1_files
     if gz1 and not gz2: raise ValueError("--gz1 needs --gz2: GZ1 galaxies pretrain the model that learns GZ2 galaxies")
     if members and not gz2: raise ValueError("--members needs --gz2: it sets how many networks the GZ2 model averages")
-    if members is not None and not (isinstance(members, int) and 1 <= members <= 64):
-        raise ValueError(f"members={members!r}: must be an integer in [1, 64]")
+    why = number_problem(members, True, **ENSEMBLE_MEMBERS) if members is not None else None
+    if why: raise ValueError(f"members={members!r}: {why}")
     if gz2: gz2_files(gz2)
     if gz1: gz1_files(gz1)
     return dict(gz2=str(Path(gz2).absolute()) if gz2 else None, gz1=str(Path(gz1).absolute()) if gz1 else None,

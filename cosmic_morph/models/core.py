@@ -15,7 +15,7 @@ import timm
 import safetensors.torch
 from fastai.vision.all import create_head
 from safetensors.torch import save_file, load_file
-from ..config import get_logger, default_device, TrainConfig, number_problem, range_text
+from ..config import get_logger, default_device, TrainConfig, number_problem, range_text, ENSEMBLE_MEMBERS
 from . import d4cnn as _register_d4cnn   # registers `d4cnn` with timm
 
 # %% auto #0
@@ -210,9 +210,8 @@ def model_config_problem(cfg:dict) -> str|None:
         if why: return f"{k}={cfg[k]!r}: {why}"
     if cfg.get("fits_stretch", "sigma") not in ("sigma", "asinh"):
         return f"unknown fits_stretch {cfg['fits_stretch']!r}: choose sigma or asinh"
-    k = cfg.get("members", 1)
-    if not (isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 64):
-        return f"members={k!r}: must be an integer in [1, 64] (the networks of an ensemble)"
+    why = number_problem(cfg.get("members", 1), True, **ENSEMBLE_MEMBERS)
+    if why: return f"members={cfg['members']!r}: {why} (the networks of an ensemble)"
     try: TrainConfig.from_dict(cfg)                       # arch, image_size, channels, crop, head…: as declared
     except (ValueError, TypeError) as e: return str(e)
     return None
