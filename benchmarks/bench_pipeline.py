@@ -5,6 +5,8 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py --profile cpu
      .venv/bin/python benchmarks/bench_pipeline.py --from-run runs/ID   # record a run already made
      .venv/bin/python benchmarks/bench_pipeline.py --gz2 ../shared/data/gz2 [--gz1 ../shared/data/gz1]
          # the real-galaxy main job (`make run GZ2=…`): writes pipeline_<profile>_gz2[_gz1]_<date>.json
+     .venv/bin/python benchmarks/bench_pipeline.py --gz2 ../shared/data/gz2 --members 3 --tag members3
+         # the same with the GZ model averaging three networks (`make run GZ2=… MEMBERS=3`); --tag names the file
 """
 import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path
@@ -16,7 +18,8 @@ def machine():
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(); ap.add_argument("--profile", default="cpu"); ap.add_argument("--from-run")
-    ap.add_argument("--gz2"); ap.add_argument("--gz1")
+    ap.add_argument("--gz2"); ap.add_argument("--gz1"); ap.add_argument("--members")
+    ap.add_argument("--tag", default="", help="appended to the result's file name (pipeline_…_<date>_<tag>.json)")
     a = ap.parse_args()
     if a.from_run:
         run = Path(a.from_run); wall = None
@@ -24,7 +27,7 @@ if __name__ == "__main__":
                         *[f"--{k} {getattr(a, k)}" for k in ("gz2", "gz1") if getattr(a, k)]])
     else:
         run = Path("runs")/f"bench-{a.profile}-{int(time.time())}"
-        real = [x for k in ("gz2", "gz1") if getattr(a, k) for x in (f"--{k}", getattr(a, k))]
+        real = [x for k in ("gz2", "gz1", "members") if getattr(a, k) for x in (f"--{k}", getattr(a, k))]
         cmd = " ".join(["cosmic-morph run --profile", a.profile, "--out", str(run), *real])
         t = time.time(); subprocess.run([str(Path(sys.executable).parent/"cosmic-morph"), "run", "--profile", a.profile, "--out", str(run), *real], check=True)
         wall = round(time.time() - t, 1)
@@ -38,5 +41,7 @@ if __name__ == "__main__":
     name = s["profile"].get("name") or s["profile"].get("profile")
     import datetime
     tag = "".join(f"_{k}" for k in ("gz2", "gz1") if getattr(a, k, None))
-    out = Path(__file__).parent/"results"/(f"pipeline_{name}{tag}_{datetime.date.today()}.json" if tag else f"pipeline_{name}.json"); out.parent.mkdir(exist_ok=True)
+    suffix = f"_{a.tag}" if a.tag else ""
+    out = Path(__file__).parent/"results"/(f"pipeline_{name}{tag}_{datetime.date.today()}{suffix}.json" if tag
+                                           else f"pipeline_{name}{suffix}.json"); out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=2)); print(json.dumps(res, indent=2)); print("wrote", out)
