@@ -14,6 +14,11 @@ Variants:
   its own crop) as the encoder, then pretrained on the votes as usual.
 - `lite`: EfficientNet-Lite0 from its ImageNet weights (shipped by a package) as the encoder, central half.
 - `clf_efl0`: the body of the ImageNet-started classifier (`real_noweights_efl0_blr100`) as the encoder.
+
+Besides the four decoding methods, every variant is scored with `votes+classifier` (the `votes` captions with the
+class the GZ 5-class classifier of this seed gives: `real_noweights`, what `make run GZ2=…` trains) and
+`votes+ensemble3` (the class of seeds 0-2 of that classifier averaged, `MEMBERS=3`), where
+`bench_real_galaxies.py --variants real_noweights --seeds 0,1,2` has trained them in `--work`.
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, time, datetime
@@ -27,7 +32,9 @@ from cosmic_morph.config import CaptionConfig
 from cosmic_morph.manifest import load_manifest
 from cosmic_morph.real import REAL_SPLIT, GZ_IMAGE, real_rows
 from cosmic_morph.captioning.metrics import evaluate_captions, factual_accuracy
-from cosmic_morph.captioning.training import train_captioner, caption_split, vote_references, reference_lists
+from cosmic_morph.captioning.training import (train_captioner, caption_split, vote_references, reference_lists,
+                                              classifier_labels)
+from cosmic_morph.models.core import ensemble_models
 from bench_real_galaxies import SHARED, build_store
 
 
@@ -45,6 +52,17 @@ def variant_config(name:str, seed:int, work:Path) -> CaptionConfig:
     raise SystemExit(f"unknown variant {name!r}: whole, crop50, lite, clf or clf_efl0")
 
 
+def classifiers(seed:int, work:Path) -> dict:
+    "The GZ 5-class classifiers that name the class of `votes` captions: this seed's, and seeds 0-2 averaged."
+    one = work/f"s{seed}_noweights-gz220"; three = [work/f"s{s}_noweights-gz220" for s in range(3)]
+    out = {"votes+classifier": one} if (one/"model.safetensors").exists() else {}
+    if all((f/"model.safetensors").exists() for f in three):
+        ens = work/"ens3_noweights-gz220"
+        if not (ens/"model.safetensors").exists(): ensemble_models(three, ens)
+        out["votes+ensemble3"] = ens
+    return out
+
+
 def run(name:str, seed:int, gz2:pd.DataFrame, store:str, work:Path) -> dict:
     cfg, t0 = variant_config(name, seed, work), time.time()
     refs = vote_references(gz2, n_refs=3, seed=seed)
@@ -56,10 +74,13 @@ def run(name:str, seed:int, gz2:pd.DataFrame, store:str, work:Path) -> dict:
         rl = reference_lists(rows, refs)
         methods = {"greedy": {}, "beam": dict(beam_width=3, alpha=0.7), "sample": dict(top_p=0.9, seed=seed),
                    "votes": dict(seed=seed)}
-        for method, kw in methods.items():
+        for key, clf in classifiers(seed, work).items():
+            methods[key] = dict(seed=seed, labels=classifier_labels(clf, store, rows, progress=False))
+        for key, kw in methods.items():
+            method = "votes" if key.startswith("votes") else key
             hyps = caption_split(model, store, rows, method, progress=False, **kw)
             s = evaluate_captions(rl, hyps) | factual_accuracy(hyps, rows)
-            out["scores"][f"{split}/{method}"] = {k: s[k] for k in ("n", "bleu4", "top3_share", "unique_share",
+            out["scores"][f"{split}/{key}"] = {k: s[k] for k in ("n", "bleu4", "top3_share", "unique_share",
                                                                     "factual_accuracy", "class_accuracy")}
     return out
 

@@ -177,7 +177,9 @@ def _caption(a) -> int:
     from cosmic_morph.captioning import caption_images
     kw = dict(beam=dict(beam_width=a.beam_width, alpha=a.alpha), sample=dict(top_p=a.top_p, temperature=a.temperature, seed=a.seed),
               votes=dict(seed=a.seed)).get(a.method, {})         # each method's own options
-    results = caption_images(a.model, a.images, method=a.method, batch_size=a.batch_size, **kw)
+    if a.classifier and a.method != "votes":
+        raise ValueError(f"--classifier works with --method votes only, not {a.method}")
+    results = caption_images(a.model, a.images, method=a.method, batch_size=a.batch_size, classifier=a.classifier or None, **kw)
     for r in results: print(json.dumps({k: str(v) if k == "path" else v for k, v in r.items()}), flush=True)
     bad = sum("error" in r for r in results)
     if bad: print(f"cosmic-morph caption: {bad} of {len(results)} image(s) failed", file=sys.stderr)
@@ -195,6 +197,8 @@ def _caption_parser(sub):
                    help="sampling temperature (default: the one saved with the captioner, else 1)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=number_type(int, ge=1), default=32)
+    s.add_argument("--classifier", default=None, metavar="DIR",
+                   help="votes only: a Galaxy Zoo 5-class model folder (runs/<id>/gz5/model) whose class each caption names")
     s.set_defaults(func=_caption)
 
 def _evaluate_captions(a):

@@ -14,14 +14,16 @@ from .config import number_problem, ENSEMBLE_MEMBERS
 from .real import GZ_IMAGE, GZ_REAL, GZ_CAPTION
 
 # %% auto #0
-__all__ = ['PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'real_pipeline', 'profile_record',
+__all__ = ['GZ5_NAMER', 'PIPELINE', 'step_label', 'notebook_parameters', 'pipeline_parameters', 'real_pipeline', 'profile_record',
            'PipelineError', 'LocalKernelManager', 'run_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #2276641c
+GZ5_NAMER = dict(classifier=lambda r, run: str(Path(run)/"gz5"/"model"))   # captions name the class the GZ model gives
+
 PIPELINE = ["00_config", "01_manifest", "03_ingest_first", "04e_synthetic", "05_eda", "06_split",
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate",
             ("07g_train", dict(taxonomy="gz5", lr_find=False, epochs=lambda r, run: r.gz5_epochs, **GZ_IMAGE), "gz5"),
-            ("08b_evaluate", {}, "gz5"), ("09h_captioning", {}, "captioning"), "10_cli"]
+            ("08b_evaluate", {}, "gz5"), ("09h_captioning", GZ5_NAMER, "captioning"), "10_cli"]
 
 def _step(step) -> tuple:
     "A pipeline step as `(notebook, extra parameters, sub-folder of the run or '')`."
@@ -63,7 +65,7 @@ def real_pipeline(gz2:str|Path, # a GZ2 folder (`real.gz2_files`)
             ("07g_train", dict(lr_find=False), ""), "08a_inference", "08b_evaluate", *pre,
             ("07g_train", dict(gz5, sources="gz2", epochs=lambda r, run: r.gz2_epochs, pretrained=start), "gz5"),
             ("08b_evaluate", dict(sources="gz2"), "gz5"),
-            ("09h_captioning", GZ_CAPTION, "captioning"), "10_cli"]   # the galaxy, not its field
+            ("09h_captioning", dict(GZ_CAPTION, **GZ5_NAMER), "captioning"), "10_cli"]   # the galaxy, not its field
 
 # %% ../nbs/11_pipeline.ipynb #b3f80661
 def profile_record(profile:str) -> dict:
@@ -145,5 +147,5 @@ def run_pipeline(profile:str="cpu", out:str|Path|None=None, store:str|None=None,
                     f"balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}", flush=True)
     for method, m in summary["caption_metrics"].get("decoding", {}).items():
         f = lambda k: "n/a" if m.get(k) is None else f"{m[k]:.3f}"
-        print(f"captions ({gz}), {method:<9}: BLEU-4 {f('bleu4')}  top-3 share {f('top3_share')}  factual accuracy {f('factual_accuracy')}", flush=True)
+        print(f"captions ({gz}), {method:<16}: BLEU-4 {f('bleu4')}  top-3 share {f('top3_share')}  factual accuracy {f('factual_accuracy')}", flush=True)
     return summary

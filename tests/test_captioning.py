@@ -148,7 +148,51 @@ def test_train_save_load_and_caption_files(tiny_captioner, synth_store, tmp_path
     with pytest.raises(ValueError, match="unknown decoding method 'topk'"): caption_images(out, [good], method="topk", device="cpu")
 
 
-def test_caption_cli_goes_on_past_bad_files(tiny_captioner, synth_store, tmp_path):
+@pytest.fixture(scope="module")
+def gz5_classifier(tmp_path_factory):
+    "An untrained Galaxy Zoo 5-class classifier folder: what it answers does not matter, only that captions follow it."
+    from cosmic_morph.models.core import create_model, save_model
+    from cosmic_morph.ingest.gz_votes import GZ5_CLASSES
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("gz5")/"model"
+    save_model(create_model("resnet10t", 5, verbose=False), out,
+               dict(arch="resnet10t", classes=GZ5_CLASSES, image_size=32, mean=[0.5]*3, std=[0.25]*3, taxonomy="gz5"))
+    return out
+
+
+def test_votes_captions_name_the_classifiers_class(tiny_captioner, synth_store, gz5_classifier, smoke_learner, tmp_path):
+    from cosmic_morph.captioning.training import classifier_labels
+    from cosmic_morph.ingest.gz_votes import GZ5_CLASSES
+    from cosmic_morph.inference import predict
+    from cosmic_morph.manifest import ImageStore
+    from cosmic_morph.models.core import load_model
+    from cosmic_morph.synthetic.captions import parse_caption
+    model, out = tiny_captioner
+    store, m = synth_store
+    rows = caption_rows(m, "test")
+    # any class a caller gives is the class the caption names, batch by batch
+    given = [GZ5_CLASSES[i % 5] for i in range(len(rows))]
+    caps = caption_split(model, store, rows, "votes", batch_size=2, progress=False, labels=given)
+    assert [parse_caption(c)["class"] for c in caps] == given
+    with pytest.raises(ValueError, match="1 labels for"): caption_split(model, store, rows, "votes", labels=given[:1])
+    with pytest.raises(ValueError, match="method 'votes' only, not 'beam'"): caption_split(model, store, rows, "beam", labels=given)
+    # the classifier's classes: those `predict` gives for the same images (D4-averaged)
+    labels = classifier_labels(gz5_classifier, store, rows, progress=False, device="cpu")
+    files = []
+    for i, uri in enumerate(rows["uri"]):
+        files.append(tmp_path/f"g{i}.png"); files[-1].write_bytes(ImageStore(store).read_bytes(uri))
+    assert labels == [r["label"] for r in predict(load_model(gz5_classifier, "cpu"), files, tta=True)]
+    assert set(labels) <= set(GZ5_CLASSES)
+    res = caption_images(out, files + [tmp_path/"missing.png"], method="votes", device="cpu", classifier=gz5_classifier)
+    assert [r.get("label") for r in res[:-1]] == labels and "missing.png" in res[-1]["error"]
+    assert [parse_caption(r["caption"])["class"] for r in res[:-1]] == labels
+    with pytest.raises(ValueError, match="method 'votes' only"): caption_images(out, files, method="greedy", classifier=gz5_classifier)
+    _, first_dir = smoke_learner                          # a FIRST classifier's classes are not a galaxy's morphology
+    with pytest.raises(ValueError, match=r"are not Galaxy Zoo 5-class names"):
+        classifier_labels(first_dir, store, rows, progress=False, device="cpu")
+
+
+def test_caption_cli_goes_on_past_bad_files(tiny_captioner, synth_store, gz5_classifier, tmp_path):
     import subprocess
     from conftest import CLI
     from cosmic_morph.manifest import ImageStore
@@ -164,6 +208,11 @@ def test_caption_cli_goes_on_past_bad_files(tiny_captioner, synth_store, tmp_pat
     assert r.stderr.strip() == "cosmic-morph caption: 1 of 2 image(s) failed"
     r = subprocess.run([CLI, "caption", "--model", str(out), str(good), "--method", "votes"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and json.loads(r.stdout)["caption"].endswith(".")   # the templater's sentences
+    r = subprocess.run([CLI, "caption", "--model", str(out), str(good), "--method", "votes", "--classifier", str(gz5_classifier)],
+                       capture_output=True, text=True, timeout=300)
+    from cosmic_morph.synthetic.captions import parse_caption
+    line = json.loads(r.stdout)
+    assert r.returncode == 0 and parse_caption(line["caption"])["class"] == line["label"]   # the classifier's class
 
 
 def test_load_errors_name_the_folder(tmp_path, smoke_learner):

@@ -90,13 +90,18 @@ def _caption_seed(fractions:np.ndarray, seed:int) -> int:
 
 def captions_from_fractions(fractions:torch.Tensor, # `(B, K)` predicted vote fractions
                             columns:list,           # the `vote_*` column of each of the K outputs
-                            seed:int=0) -> list:
+                            seed:int=0,
+                            labels:list|None=None # per image, the class to describe (a classifier's); None: the votes'
+                           ) -> list:
     "Captions written by the Galaxy Zoo templater (`synthetic.caption_from_votes`) from predicted vote fractions."
     from cosmic_morph.synthetic import caption_from_votes
     from cosmic_morph.ingest.gz_votes import VOTE_COLUMNS
+    fr = fractions.detach().float().cpu().numpy()
+    if labels is not None and len(labels) != len(fr):
+        raise ValueError(f"{len(labels)} labels for {len(fr)} images: give one class per image")
     out = []
-    for f in fractions.detach().float().cpu().numpy():
+    for f, label in zip(fr, labels if labels is not None else [None] * len(fr)):
         # a question the head did not learn has no votes
         votes = dict.fromkeys(VOTE_COLUMNS, float("nan")) | dict(zip(columns, f.tolist()))
-        out.append(caption_from_votes(votes, _caption_seed(f, seed)))
+        out.append(caption_from_votes(votes, _caption_seed(f, seed), label=label))
     return out

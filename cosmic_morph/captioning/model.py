@@ -25,6 +25,11 @@ from .decoding import DECODE_METHODS, greedy_decode, beam_decode, sample_decode,
 __all__ = ['Captioner', 'build_captioner', 'CaptionerLoadError', 'save_captioner', 'load_captioner']
 
 # %% ../../nbs/09g_captioner.ipynb #274517b5
+def _check_labels(method:str, labels) -> None:
+    "A one-line error when a classifier's `labels` come with a method that cannot use them."
+    if labels is not None and method != "votes":
+        raise ValueError(f"labels (a classifier's classes) work with method 'votes' only, not {method!r}")
+
 def _check_method(method:str) -> str:
     "`method` if it is one of `DECODE_METHODS`, else a one-line error listing them."
     if method not in DECODE_METHODS:
@@ -66,14 +71,16 @@ class Captioner(nn.Module):
     @torch.no_grad()
     def decode(self, feats:torch.Tensor, method:str="beam", beam_width:int=3, alpha:float=0.7, top_p:float=0.9,
                temperature:float|None=None, # sampling temperature; None: the model's own (`config["temperature"]`, else 1)
-               seed:int=0, max_len:int|None=None) -> list:
+               seed:int=0, max_len:int|None=None,
+               labels:list|None=None # `votes` only: per image, the class to describe (a classifier's)
+              ) -> list:
         "Captions (strings) for grid features `(B, L, C)` by `method`: greedy | beam | sample | votes."
         temperature = temperature or self.config.get("temperature", 1.0)
         self.decoder.eval(); feats = feats.to(self.device); n = max_len or self.config["max_len"]
-        _check_method(method)
+        _check_method(method); _check_labels(method, labels)
         if method == "votes":
             self._need_votes()
-            return captions_from_fractions(self._fractions(feats.mean(1)), self.config["votes"]["columns"], seed)
+            return captions_from_fractions(self._fractions(feats.mean(1)), self.config["votes"]["columns"], seed, labels)
         with torch_threads(1, self.device):
             if method == "greedy": ids = greedy_decode(self.decoder, feats, n)
             elif method == "beam": ids = beam_decode(self.decoder, feats, beam_width, alpha, n)
@@ -84,7 +91,7 @@ class Captioner(nn.Module):
         "Captions for a normalised image batch `(B, 3, S, S)`; `kwargs` go to `decode` (`votes`: D4-averaged votes)."
         if method == "votes":
             columns = self.config["votes"]["columns"]
-            return captions_from_fractions(self.vote_fractions(x), columns, kwargs.get("seed", 0))
+            return captions_from_fractions(self.vote_fractions(x), columns, kwargs.get("seed", 0), kwargs.get("labels"))
         return self.decode(self.features(x), method=method, **kwargs)
 
 # %% ../../nbs/09g_captioner.ipynb #e670d7f6

@@ -19,10 +19,11 @@ from .vocab import Vocab, PAD
 from .encoder import encoder_from_spec, compute_features, spec_images, normalise
 from .pretrain import VoteLoss, pretrain_encoder, _vote_columns
 from .decoder import CaptionDecoder, decoder_loss, torch_threads
-from .model import Captioner, save_captioner, load_captioner, _check_method
+from .model import Captioner, save_captioner, load_captioner, _check_method, _check_labels
 
 # %% auto #0
-__all__ = ['caption_rows', 'reference_lists', 'vote_references', 'train_captioner', 'caption_split', 'caption_images']
+__all__ = ['caption_rows', 'reference_lists', 'vote_references', 'train_captioner', 'caption_split', 'classifier_labels',
+           'caption_images']
 
 # %% ../../nbs/09h_captioning.ipynb #021e00cc
 def caption_rows(manifest:pd.DataFrame, split:str|list) -> pd.DataFrame:
@@ -198,30 +199,66 @@ def train_captioner(manifest:pd.DataFrame,        # rows with a caption and spli
 @torch.no_grad()
 def caption_split(model:Captioner, store:ImageStore|str, rows:pd.DataFrame, method:str="beam", batch_size:int=64,
                   progress:bool=True, **kwargs) -> list:
-    "Captions for the images of `rows` (in order) by `method`; `kwargs` go to `Captioner.decode`."
-    spec, out = model.config["encoder"], []
+    "Captions for the images of `rows` (in order) by `method`; `kwargs` go to `Captioner.decode` (`labels`: one per row)."
+    spec, out, labels = model.config["encoder"], [], kwargs.pop("labels", None)
+    _check_method(method); _check_labels(method, labels)
+    if labels is not None and len(labels) != len(rows):
+        raise ValueError(f"{len(labels)} labels for {len(rows)} rows: give one class per row")
     it = range(0, len(rows), batch_size)
     for b in (tqdm(it, desc=f"caption ({method})", leave=False) if progress else it):
         x = spec_images(store, list(rows["uri"].iloc[b:b + batch_size]), spec)
-        out += model.caption(normalise(x, spec["mean"], spec["std"]), method=method, **kwargs)
+        kw = kwargs if labels is None else dict(kwargs, labels=list(labels[b:b + batch_size]))
+        out += model.caption(normalise(x, spec["mean"], spec["std"]), method=method, **kw)
     return out
+
+def _gz5_classifier(classifier, device=None) -> nn.Module:
+    "The classifier in folder `classifier` (or the model itself), refused unless its classes are Galaxy Zoo 5-class names."
+    from cosmic_morph.models.core import load_model
+    from cosmic_morph.ingest.gz_votes import GZ5_CLASSES
+    model = classifier if isinstance(classifier, nn.Module) else load_model(classifier, device)
+    other = [c for c in model.config["classes"] if c not in GZ5_CLASSES]
+    if other:
+        name = "the classifier" if isinstance(classifier, nn.Module) else str(classifier)
+        raise ValueError(f"{name}: classes {', '.join(other)} are not Galaxy Zoo 5-class names "
+                         f"({', '.join(GZ5_CLASSES)}): a caption can only describe those")
+    return model
+
+def classifier_labels(classifier, # a Galaxy Zoo 5-class model folder (`models.core.load_model`) or the loaded model
+                      store:ImageStore|str, rows:pd.DataFrame, tta:bool=True, batch_size:int=64,
+                      progress:bool=True, device=None) -> list:
+    "Each row's class by `classifier` (averaged over the 8 D4 views with `tta`, at its saved temperature): `labels`."
+    from cosmic_morph.evaluate import split_logits
+    from cosmic_morph.inference import calibrated_probs
+    model = _gz5_classifier(classifier, device)
+    probs = calibrated_probs(split_logits(model, rows, store, tta, batch_size, progress, desc="classify"),
+                             model.config.get("temperature", 1.0))
+    return [model.config["classes"][i] for i in probs.argmax(-1).tolist()]
 
 def caption_images(model:Captioner|str|Path, # a `Captioner` or its folder
                    images:list,              # image paths (or PIL images)
-                   method:str="beam", batch_size:int=32, device=None, **kwargs) -> list:
-    "One dict per image: `{path, caption}` or `{path, error}`; never raises on a bad image."
+                   method:str="beam", batch_size:int=32, device=None,
+                   classifier=None, # `votes` only: a Galaxy Zoo 5-class model folder (or model) that names each class
+                   **kwargs) -> list:
+    "One dict per image: `{path, caption}` (and `label` with a `classifier`) or `{path, error}`; never raises on a bad image."
     from PIL import Image
+    from cosmic_morph.inference import predict
+    _check_method(method); _check_labels(method, classifier)
     if not isinstance(model, Captioner): model = load_captioner(model, device)
-    _check_method(method)
     if method == "votes": model._need_votes()
+    # the classifier reads each file its own way (crop, channels); an image it cannot read is not captioned
+    said = predict(_gz5_classifier(classifier, device), images, batch_size, tta=True) if classifier is not None else None
     spec = dict(model.config["encoder"]); results, batch = [], []
     def flush():
         if not batch: return
-        caps = model.caption(torch.stack([t for _, t in batch]), method=method, **kwargs)
-        for (i, _), c in zip(batch, caps): results[i]["caption"] = c
+        kw = kwargs if said is None else dict(kwargs, labels=[said[i]["label"] for i, _ in batch])
+        caps = model.caption(torch.stack([t for _, t in batch]), method=method, **kw)
+        for (i, _), c in zip(batch, caps):
+            results[i]["caption"] = c
+            if said is not None: results[i]["label"] = said[i]["label"]
         batch.clear()
     for i, im in enumerate(images):
         results.append(dict(path=f"<image {i}>" if isinstance(im, Image.Image) else str(im)))
+        if said is not None and "error" in said[i]: results[i]["error"] = said[i]["error"]; continue
         try: batch.append((i, preprocess(to_rgb(im) if isinstance(im, Image.Image) else read_image(im), spec)))
         except ValueError as e: results[i]["error"] = str(e)
         if len(batch) == batch_size: flush()

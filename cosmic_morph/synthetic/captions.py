@@ -10,7 +10,7 @@ import re, random
 from typing import Mapping
 import numpy as np, pandas as pd
 from ..manifest import read_meta
-from ..ingest.gz_votes import GZ2_TASKS, VOTE_COLUMNS, vote_col, gz5_labels
+from ..ingest.gz_votes import GZ2_TASKS, VOTE_COLUMNS, GZ5_CLASSES, vote_col, gz5_labels
 from .truth import ARMS, WINDINGS, BULGES, ROUNDNESS, EDGEON_BULGES, ODD_FEATURES
 
 # %% auto #0
@@ -29,13 +29,16 @@ def _winner(votes, task, values, min_frac=0.5):
 
 # %% ../../nbs/04d_synthetic_captions.ipynb #feaba96c
 def vote_attributes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or synthetic)
-                    thresholds:dict|None=None # Willett threshold overrides for the class
+                    thresholds:dict|None=None, # Willett threshold overrides for the class
+                    label:str|None=None # the class to describe (e.g. a classifier's); None: the votes' Willett label
                    ) -> dict:
     "The attributes the vote fractions clearly support (None where they do not), keyed by `ATTRIBUTE_KEYS`."
     missing = [c for c in VOTE_COLUMNS if c not in votes]
     if missing: raise ValueError(f"votes lack {len(missing)} vote column(s), e.g. {missing[0]}")
+    if label is not None and label not in GZ5_CLASSES:
+        raise ValueError(f"label {label!r}: not a Galaxy Zoo 5-class name ({', '.join(GZ5_CLASSES)})")
     row = {c: 0.0 if pd.isna(votes[c]) else float(votes[c]) for c in VOTE_COLUMNS}
-    cls = gz5_labels(pd.DataFrame([row]), thresholds).iloc[0]
+    cls = label or gz5_labels(pd.DataFrame([row]), thresholds).iloc[0]
     a = dict.fromkeys(ATTRIBUTE_KEYS); a["class"] = cls; a["odd"] = ()
     if cls == "spiral":
         arms = _winner(votes, "t11", ARMS + ["cant_tell"])
@@ -167,10 +170,11 @@ def _lean(votes, r):
 
 # %% ../../nbs/04d_synthetic_captions.ipynb #d1d310ac
 def caption_from_votes(votes:Mapping, # a row with `VOTE_COLUMNS` (GZ2, Kaggle or synthetic)
-                       seed:int=0 # picks the phrasing and sentence plan
+                       seed:int=0, # picks the phrasing and sentence plan
+                       label:str|None=None # the class to describe (`vote_attributes`); None: the votes' own
                       ) -> str:
     "A caption true to the vote fractions: class and the attributes `vote_attributes` supports, phrased by `seed`."
-    a = vote_attributes(votes); r = random.Random(seed)
+    a = vote_attributes(votes, label=label); r = random.Random(seed)
     cls = a["class"]; noun = r.choice(PHRASES["class"][cls])
     if cls == "spiral" and a["bar"] and r.random() < 0.4:
         noun = r.choice(["barred spiral galaxy", "barred spiral"]); a = dict(a, bar=None)
