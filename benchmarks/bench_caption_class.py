@@ -6,7 +6,7 @@ with each galaxy's true class (`votes+truth`: an oracle, the most a better class
 from the vote head every time. The first two must equal the run's own `caption_metrics` (checked). Writes
 `benchmarks/results/caption_class_<run>.json`.
 
-    python benchmarks/bench_caption_class.py --run runs/bench-cpu-1796237345
+    python benchmarks/bench_caption_class.py --run runs/clf-oracle
 """
 from __future__ import annotations
 import argparse, json, os, platform, sys, datetime
@@ -24,28 +24,31 @@ from cosmic_morph.captioning.training import (caption_rows, caption_split, class
 
 
 def main():
-    p = argparse.ArgumentParser(); p.add_argument("--run", required=True); p.add_argument("--n-refs", type=int, default=3)
+    p = argparse.ArgumentParser()
+    p.add_argument("--run", required=True); p.add_argument("--n-refs", type=int, default=3)
     a = p.parse_args()
     run = Path(a.run); summary = json.loads((run/"summary.json").read_text())
-    if not (summary.get("data") or {}).get("gz2"): sys.exit(f"{run}: not a --gz2 run (its captions are of synthetic galaxies)")
+    if not (summary.get("data") or {}).get("gz2"):
+        sys.exit(f"{run}: not a --gz2 run (its captions are of synthetic galaxies)")
     store, seed = summary["store"], summary["seed"]
     m = load_manifest(store)
     captioned = m[m["caption"].notna()]
     refs = vote_references(captioned, n_refs=a.n_refs, seed=seed)      # as 09h_captioning makes them
     rows = caption_rows(m, "test"); rl = reference_lists(rows, refs)
     model = load_captioner(run/"captioning"/"captioner", device="cpu")
-    labels = {"votes": None, "votes+classifier": classifier_labels(run/"gz5"/"model", store, rows, progress=False, device="cpu"),
-              "votes+truth": list(rows["label"])}
+    named = classifier_labels(run/"gz5"/"model", store, rows, progress=False, device="cpu")
+    labels = {"votes": None, "votes+classifier": named, "votes+truth": list(rows["label"])}
     scores = {}
     for name, lab in labels.items():
         hyps = caption_split(model, store, rows, "votes", progress=False, seed=seed, labels=lab)
-        f = factual_accuracy(hyps, rows)
-        scores[name] = dict(evaluate_captions(rl, hyps), **{k: v for k, v in f.items() if k.endswith(("accuracy", "coverage"))})
-        print(name, {k: round(scores[name][k], 3) for k in ("factual_accuracy", "class_accuracy", "bleu4", "top3_share")}, flush=True)
+        scores[name] = evaluate_captions(rl, hyps) | factual_accuracy(hyps, rows)
+        shown = ("factual_accuracy", "class_accuracy", "bleu4", "top3_share")
+        print(name, {k: round(scores[name][k], 3) for k in shown}, flush=True)
     ran = summary["caption_metrics"]["decoding"]
     for name in ("votes", "votes+classifier"):
         if name in ran:
-            assert abs(ran[name]["factual_accuracy"] - scores[name]["factual_accuracy"]) < 1e-9, f"{name}: differs from the run"
+            same = abs(ran[name]["factual_accuracy"] - scores[name]["factual_accuracy"]) < 1e-9
+            assert same, f"{name}: differs from the run"
     out = ROOT/"benchmarks"/"results"/f"caption_class_{run.name}.json"
     out.write_text(json.dumps(dict(
         command=f"python benchmarks/{Path(__file__).name} --run {a.run}", run_command=f"cosmic-morph run --out {run} "
